@@ -1,0 +1,417 @@
+//! The loop itself: one tick is ready batch → callbacks → due timers → remote queue → park.
+//!
+//! # Ground rules
+//!
+//! * `Core` is shared through `Rc` by the running `block_on`, the thread-local context,
+//!   and (weakly) every task header. Its fields sit in `Cell`s and `RefCell`s that are
+//!   borrowed only for the few lines that read or write them — never across a `poll`, a
+//!   `Drop` of user data, a waker call or a callback, because user code may spawn, wake,
+//!   cancel or drop anything from there.
+//! * A task is in the ready queue at most once: the slot's `queued` flag is set before the
+//!   push and cleared at the pop, and [`Core::schedule_local`] does nothing while it is set.
+//! * Ids are checked on every lookup (slot *and* number), so a stale id — from a late
+//!   waker, or a queue entry whose task was cancelled meanwhile — is skipped.
+//!
+//! # Fairness
+//!
+//! [`Core::run_ready_batch`] polls only the tasks that were ready when the batch began:
+//! anything woken during the batch, including a task that wakes itself, waits for the next
+//! tick. Timers and remote wakes are looked at between batches, so a task that yields
+//! forever delays them by one batch at most and cannot starve them.
+//!
+//! # Parking
+//!
+//! [`Core::park`] is the one place the thread blocks. It sleeps until the next timer's
+//! deadline or a remote wake; on a virtual clock it jumps the clock to the deadline instead.
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+use futures_task::waker_ref;
+use looplet_timer::{Clock, TimerQueue};
+use slab::Slab;
+
+use crate::remote::Remote;
+use crate::stats::LoopStats;
+use crate::task::{new_task, Completion, PollOutcome, RawTask, Task, TaskId, TaskState};
+use crate::waker::TaskWaker;
+use crate::{context, trace};
+
+/// Where a loop is in its life: `Open` → (`close`) `Closing` → `Closed`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Runs futures and accepts tasks.
+    Open,
+    /// Cancelling what is left; tasks created now (by `Drop` code or callbacks) are
+    /// cancelled in the next round without being polled.
+    Closing,
+    /// Refuses `run` and `create_task` with a message naming the fix.
+    Closed,
+}
+
+/// A live task in the loop's slab.
+struct Slot {
+    number: u64,
+    /// In the ready queue right now (at most once: set before the push, cleared at the pop).
+    queued: bool,
+    task: Rc<dyn RawTask>,
+}
+
+/// One event loop's state.
+pub(crate) struct Core {
+    remote: Arc<Remote>,
+    tasks: RefCell<Slab<Slot>>,
+    ready: RefCell<VecDeque<TaskId>>,
+    /// Callbacks to run at the next tick (done callbacks added to finished tasks).
+    soon: RefCell<VecDeque<Box<dyn FnOnce()>>>,
+    timers: Rc<TimerQueue>,
+    next_number: Cell<u64>,
+    main_queued: Cell<bool>,
+    phase: Cell<Phase>,
+    stats: Cell<LoopStats>,
+    /// Wakers of due timers, kept between ticks so firing allocates nothing.
+    due_scratch: RefCell<Vec<Waker>>,
+    pub(crate) trace: trace::Tracer,
+}
+
+impl Core {
+    pub(crate) fn new(clock: Clock, tracer: trace::Tracer) -> Rc<Core> {
+        Rc::new(Core {
+            remote: Arc::new(Remote::new(std::thread::current())),
+            tasks: RefCell::new(Slab::new()),
+            ready: RefCell::new(VecDeque::new()),
+            soon: RefCell::new(VecDeque::new()),
+            timers: TimerQueue::new(clock),
+            next_number: Cell::new(1),
+            main_queued: Cell::new(false),
+            phase: Cell::new(Phase::Open),
+            stats: Cell::new(LoopStats::default()),
+            due_scratch: RefCell::new(Vec::new()),
+            trace: tracer,
+        })
+    }
+
+    pub(crate) fn timers(&self) -> &Rc<TimerQueue> {
+        &self.timers
+    }
+
+    pub(crate) fn remote(&self) -> &Arc<Remote> {
+        &self.remote
+    }
+
+    pub(crate) fn is_same_loop(&self, remote: &Arc<Remote>) -> bool {
+        Arc::ptr_eq(&self.remote, remote)
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.phase.get() == Phase::Closed
+    }
+
+    fn bump(&self, f: impl FnOnce(&mut LoopStats)) {
+        let mut stats = self.stats.get();
+        f(&mut stats);
+        self.stats.set(stats);
+    }
+
+    pub(crate) fn stats(&self) -> LoopStats {
+        let tasks = self.tasks.borrow();
+        LoopStats {
+            live_tasks: tasks.len(),
+            slab_capacity: tasks.capacity(),
+            ready_len: self.ready.borrow().len(),
+            timers: self.timers.stats(),
+            ..self.stats.get()
+        }
+    }
+
+    /// Creates a task and queues it for its first poll.
+    pub(crate) fn spawn<F>(self: &Rc<Self>, name: Option<Box<str>>, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        assert!(
+            !self.is_closed(),
+            "create_task on a closed looplet loop: its Runner was closed; create a new Runner"
+        );
+        let number = self.next_number.get();
+        self.next_number.set(number + 1);
+        let mut tasks = self.tasks.borrow_mut();
+        let entry = tasks.vacant_entry();
+        let id = TaskId {
+            slot: entry.key() as u32,
+            number,
+        };
+        let waker = Arc::new(TaskWaker {
+            remote: Arc::clone(&self.remote),
+            id,
+        });
+        let (raw, join) = new_task(id, name, waker, Rc::downgrade(self), future);
+        entry.insert(Slot {
+            number,
+            queued: true,
+            task: raw,
+        });
+        drop(tasks);
+        self.ready.borrow_mut().push_back(id);
+        self.bump(|stats| stats.spawned += 1);
+        let task = Task::from_cell(join);
+        self.trace.task_created(self, id, &task.name());
+        task
+    }
+
+    /// Queues task `id` if it is live and not queued yet. Returns `false` only when the
+    /// loop's state is borrowed right now (the caller then takes the remote path).
+    pub(crate) fn schedule_local(&self, id: TaskId) -> bool {
+        if id == TaskId::MAIN {
+            if !self.main_queued.replace(true) {
+                let Ok(mut ready) = self.ready.try_borrow_mut() else {
+                    self.main_queued.set(false);
+                    return false;
+                };
+                ready.push_back(id);
+            }
+            return true;
+        }
+        let (Ok(mut tasks), Ok(mut ready)) =
+            (self.tasks.try_borrow_mut(), self.ready.try_borrow_mut())
+        else {
+            return false;
+        };
+        if let Some(slot) = tasks.get_mut(id.slot as usize) {
+            if slot.number == id.number && !slot.queued {
+                slot.queued = true;
+                ready.push_back(id);
+                drop((tasks, ready));
+                self.bump(|stats| stats.local_wakes += 1);
+                self.trace.task_woken(self, id, false);
+            }
+        }
+        true
+    }
+
+    pub(crate) fn call_soon(&self, callback: Box<dyn FnOnce()>) {
+        self.soon.borrow_mut().push_back(callback);
+    }
+
+    /// Runs `future` to completion on this loop, driving every task meanwhile. Tasks still
+    /// live when it returns stay in the loop for the next call.
+    pub(crate) fn block_on<F: Future>(self: &Rc<Self>, future: F) -> F::Output {
+        assert!(
+            self.phase.get() == Phase::Open,
+            "Runner::run on a closed Runner: close() was already called; create a new Runner"
+        );
+        let _entered = context::enter(self);
+        let mut future = pin!(future);
+        let main_waker = Arc::new(TaskWaker {
+            remote: Arc::clone(&self.remote),
+            id: TaskId::MAIN,
+        });
+        self.drain_remote();
+        self.schedule_local(TaskId::MAIN);
+        loop {
+            // One batch: only what was ready when it began (see "Fairness" above). The main
+            // future takes its turn in the batch like any task, but only `block_on` owns it.
+            let batch = self.ready.borrow().len();
+            for _ in 0..batch {
+                let Some(id) = self.ready.borrow_mut().pop_front() else {
+                    break;
+                };
+                if id != TaskId::MAIN {
+                    self.run_task(id);
+                    continue;
+                }
+                self.main_queued.set(false);
+                let waker = waker_ref(&main_waker);
+                let mut cx = Context::from_waker(&waker);
+                match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+                    Ok(Poll::Ready(output)) => return output,
+                    Ok(Poll::Pending) => {}
+                    Err(payload) => resume_unwind(payload),
+                }
+            }
+            self.run_soon_callbacks();
+            self.fire_timers();
+            self.drain_remote();
+            if self.is_idle() {
+                self.park();
+            }
+        }
+    }
+
+    fn run_task(&self, id: TaskId) {
+        let task = {
+            let mut tasks = self.tasks.borrow_mut();
+            match tasks.get_mut(id.slot as usize) {
+                Some(slot) if slot.number == id.number => {
+                    slot.queued = false;
+                    Rc::clone(&slot.task)
+                }
+                _ => return,
+            }
+        };
+        let header = task.header();
+        if header.cancel_requested.get() {
+            self.cancel_now(id, task);
+            return;
+        }
+        header.state.set(TaskState::Running);
+        self.bump(|stats| stats.polls += 1);
+        self.trace.poll_started(self, id);
+        let waker = waker_ref(&header.waker);
+        let outcome = task.poll_future(&mut Context::from_waker(&waker));
+        self.trace.poll_ended(self, id);
+        match outcome {
+            PollOutcome::Pending => {
+                header.state.set(TaskState::Idle);
+                if header.cancel_requested.get() {
+                    // It cancelled itself during this poll: stop it at this suspension.
+                    self.cancel_now(id, task);
+                }
+            }
+            PollOutcome::Finished(completion) => {
+                self.remove(id);
+                self.trace.task_finished(self, id, completion);
+                task.complete(completion);
+            }
+        }
+    }
+
+    /// Applies a cancellation: the task leaves the loop, its future is dropped, its
+    /// callbacks run.
+    fn cancel_now(&self, id: TaskId, task: Rc<dyn RawTask>) {
+        self.remove(id);
+        task.header().state.set(TaskState::Running);
+        task.drop_future_cancelled();
+        self.trace.task_finished(self, id, Completion::Cancelled);
+        task.complete(Completion::Cancelled);
+    }
+
+    /// Takes task `id` out of the slab. The slot is dropped after the borrow ends (the
+    /// caller usually holds another `Rc` anyway).
+    fn remove(&self, id: TaskId) {
+        let removed = self.tasks.borrow_mut().try_remove(id.slot as usize);
+        drop(removed);
+    }
+
+    fn run_soon_callbacks(&self) {
+        let count = self.soon.borrow().len();
+        for _ in 0..count {
+            let Some(callback) = self.soon.borrow_mut().pop_front() else {
+                break;
+            };
+            callback();
+        }
+    }
+
+    fn fire_timers(&self) {
+        let mut due = std::mem::take(&mut *self.due_scratch.borrow_mut());
+        if self.timers.fire_due(&mut due) > 0 {
+            self.trace.timers_fired(self, due.len());
+            for waker in due.drain(..) {
+                waker.wake();
+            }
+        }
+        *self.due_scratch.borrow_mut() = due;
+    }
+
+    fn drain_remote(&self) {
+        while let Some(id) = self.remote.pop_woken() {
+            self.bump(|stats| stats.remote_wakes += 1);
+            self.trace.task_woken(self, id, true);
+            self.schedule_local(id);
+        }
+        while let Some(job) = self.remote.pop_job() {
+            job();
+        }
+    }
+
+    fn is_idle(&self) -> bool {
+        self.ready.borrow().is_empty() && self.soon.borrow().is_empty()
+    }
+
+    /// Blocks until there is work: the next timer deadline or a remote wake. On a virtual
+    /// clock a pending deadline is reached at once by moving the clock.
+    fn park(&self) {
+        let deadline = self.timers.next_deadline();
+        let clock = self.timers.clock();
+        if clock.is_virtual() {
+            if let Some(deadline) = deadline {
+                self.trace.parked(self, deadline - clock.now());
+                clock.advance_to(deadline);
+                return;
+            }
+        }
+        if !self.remote.prepare_park() {
+            self.remote.unparked();
+            return;
+        }
+        self.bump(|stats| stats.parks += 1);
+        match deadline {
+            Some(deadline) => {
+                let now = clock.now();
+                if deadline > now {
+                    self.trace.parked(self, deadline - now);
+                    std::thread::park_timeout(deadline - now);
+                }
+            }
+            None => {
+                self.trace.parked_forever(self);
+                std::thread::park();
+            }
+        }
+        self.remote.unparked();
+    }
+
+    /// Cancels every task left, in creation order, running their done callbacks; repeats
+    /// while callbacks or `Drop`s create more. Then refuses all further work.
+    pub(crate) fn close(self: &Rc<Self>) {
+        if self.phase.get() != Phase::Open {
+            return;
+        }
+        self.phase.set(Phase::Closing);
+        // Enter the loop so `Drop` code can still reach timers and `create_task`; if another
+        // loop runs on this thread (a Runner dropped inside a task) do without.
+        let entered = context::try_enter(self);
+        for _round in 0..1_000 {
+            let mut left: Vec<Rc<dyn RawTask>> = {
+                let mut tasks = self.tasks.borrow_mut();
+                tasks.drain().map(|slot| slot.task).collect()
+            };
+            self.ready.borrow_mut().clear();
+            if left.is_empty() && self.soon.borrow().is_empty() {
+                break;
+            }
+            left.sort_by_key(|task| task.header().id.number);
+            for task in left {
+                let id = task.header().id;
+                if matches!(task.header().state.get(), TaskState::Done(_)) {
+                    continue;
+                }
+                task.header().state.set(TaskState::Running);
+                task.drop_future_cancelled();
+                self.trace.task_finished(self, id, Completion::Cancelled);
+                task.complete(Completion::Cancelled);
+            }
+            let callbacks: Vec<_> = self.soon.borrow_mut().drain(..).collect();
+            for callback in callbacks {
+                callback();
+            }
+        }
+        let leaked = self.tasks.borrow().len();
+        if leaked > 0 {
+            eprintln!(
+                "looplet: {leaked} tasks were still being created by done callbacks after 1000 \
+                 rounds of cancellation at close; they are dropped without running"
+            );
+        }
+        self.phase.set(Phase::Closed);
+        self.remote.close();
+        drop(entered);
+    }
+}

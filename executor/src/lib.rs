@@ -1,0 +1,73 @@
+//! looplet's event loop: a single-threaded executor with asyncio's working model.
+//!
+//! # The life of a task, in five steps
+//!
+//! 1. **Created.** [`create_task`] allocates one cell holding the task's header and future,
+//!    puts it in the loop's slab under a [`TaskId`] (slot + never-reused number), and pushes
+//!    the id onto the FIFO ready queue. The caller gets a [`Task<T>`] handle to the same cell.
+//! 2. **Polled.** Each tick polls only the ids that were ready when the tick began, with a
+//!    borrowed waker that names the task's id. No loop state is borrowed during the poll.
+//! 3. **Woken.** The waker is `Send + Sync`. On the loop's own thread it pushes the id onto
+//!    the ready queue directly; from any other thread it goes through a lock-free queue and
+//!    unparks the loop. A task is queued at most once however often it is woken.
+//! 4. **Idle.** With nothing ready the loop fires due timers, drains the remote queue, and
+//!    parks until the next timer deadline or a remote wake (on a virtual clock it jumps).
+//! 5. **Done.** A finished, panicked or cancelled task leaves the slab; whoever awaits its
+//!    handle is woken and its done callbacks run, in order, from the loop.
+//!
+//! ```
+//! use std::time::Duration;
+//! use looplet_executor::{create_task, Runner};
+//!
+//! let mut runner = Runner::builder().virtual_clock(true).build();
+//! let start = runner.clock().now();
+//! let sum = runner.run(async {
+//!     let slow = create_task(async {
+//!         looplet_timer::sleep(Duration::from_secs(2)).await;
+//!         2
+//!     });
+//!     let fast = create_task(async {
+//!         looplet_timer::sleep(Duration::from_secs(1)).await;
+//!         1
+//!     });
+//!     slow.await.unwrap() + fast.await.unwrap()
+//! });
+//! assert_eq!(sum, 3);
+//! assert_eq!(runner.clock().now() - start, Duration::from_secs(2)); // concurrent, not 3 s
+//! ```
+//!
+//! # Misuse
+//!
+//! Nested `run` calls, `create_task` with no loop, a closed runner: each is a panic whose
+//! message names the fix. A task's panic never escapes the loop: it is caught and handed
+//! to whoever awaits the task, or reported on stderr if nobody can.
+
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
+
+mod context;
+mod event_loop;
+mod handle;
+mod remote;
+mod run;
+mod spawn;
+mod stats;
+mod task;
+mod trace;
+mod waker;
+
+pub use handle::{handle, Handle, RemoteTask};
+pub use run::{run, Builder, Runner};
+pub use spawn::{create_task, spawner, stats, yield_now, LocalSpawner, TaskBuilder, YieldNow};
+pub use stats::{LoopStats, TimerStats};
+pub use task::{Task, TaskError, TaskId};
+
+/// Compile-time checks of the `Send`/`Sync` claims in the docs.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    const fn send<T: Send>() {}
+    send_sync::<Handle>();
+    send::<TaskError>();
+    send::<RemoteTask<u8>>();
+};

@@ -1,0 +1,117 @@
+//! The wake path from other threads: a lock-free queue, and an unpark collapsed by one flag.
+//!
+//! A waker used on a thread other than its loop's (or while its loop is not running)
+//! cannot touch the loop's `RefCell`s. It pushes the task id here and unparks the loop's
+//! thread. [`Handle`](crate::Handle) submissions travel the same way, as jobs.
+//!
+//! # Lost wake-ups
+//!
+//! `notified` collapses repeated unparks into one: a pusher unparks only when it flips the
+//! flag from `false` to `true`. The loop clears the flag *before* it looks at the queues one
+//! last time and parks. So either the pusher's item was in the queue when the loop looked
+//! (the loop does not park), or the pusher flipped the flag after the loop cleared it (the
+//! pusher unparks, and the park returns at once). All four operations are `SeqCst`.
+//!
+//! # Closing
+//!
+//! When the loop closes it sets `closed` and then drains `jobs`. A submitter pushes its job
+//! and then reads `closed`; if it sees the loop closed it drains the jobs itself. Either way
+//! every job is dropped by someone, and dropping a job tells its waiter the loop is gone.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::Thread;
+
+use crossbeam_queue::SegQueue;
+
+use crate::task::TaskId;
+
+/// Work submitted from another thread, run on the loop's thread.
+pub(crate) type Job = Box<dyn FnOnce() + Send>;
+
+pub(crate) struct Remote {
+    woken: SegQueue<TaskId>,
+    jobs: SegQueue<Job>,
+    thread: Thread,
+    /// `true` while the loop is awake or an unpark is already on its way; see module docs.
+    notified: AtomicBool,
+    closed: AtomicBool,
+}
+
+impl Remote {
+    pub(crate) fn new(thread: Thread) -> Remote {
+        Remote {
+            woken: SegQueue::new(),
+            jobs: SegQueue::new(),
+            thread,
+            notified: AtomicBool::new(true),
+            closed: AtomicBool::new(false),
+        }
+    }
+
+    /// Queues a wake of `id` for the loop; a no-op once the loop has closed.
+    pub(crate) fn wake(&self, id: TaskId) {
+        if self.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        self.woken.push(id);
+        self.notify();
+    }
+
+    /// Queues a job. Returns it back if the loop has closed.
+    pub(crate) fn submit(&self, job: Job) -> Result<(), ()> {
+        if self.is_closed() {
+            drop(job);
+            return Err(());
+        }
+        self.jobs.push(job);
+        if self.is_closed() {
+            // The loop may have drained before our push landed: drop what is left ourselves.
+            self.drain_jobs_dropping();
+            return Err(());
+        }
+        self.notify();
+        Ok(())
+    }
+
+    pub(crate) fn notify(&self) {
+        if !self.notified.swap(true, Ordering::SeqCst) {
+            self.thread.unpark();
+        }
+    }
+
+    pub(crate) fn pop_woken(&self) -> Option<TaskId> {
+        self.woken.pop()
+    }
+
+    pub(crate) fn pop_job(&self) -> Option<Job> {
+        self.jobs.pop()
+    }
+
+    /// Called by the loop right before it parks; returns whether it may park (nothing came
+    /// in since it last looked). See the module docs for why the order matters.
+    pub(crate) fn prepare_park(&self) -> bool {
+        self.notified.store(false, Ordering::SeqCst);
+        self.woken.is_empty() && self.jobs.is_empty()
+    }
+
+    /// Called by the loop after it wakes up.
+    pub(crate) fn unparked(&self) {
+        self.notified.store(true, Ordering::SeqCst);
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        while self.woken.pop().is_some() {}
+        self.drain_jobs_dropping();
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    fn drain_jobs_dropping(&self) {
+        while let Some(job) = self.jobs.pop() {
+            drop(job);
+        }
+    }
+}

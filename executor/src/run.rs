@@ -1,0 +1,212 @@
+//! `run` and `Runner`: asyncio's `asyncio.run` and `asyncio.Runner`.
+//!
+//! A [`Runner`] owns one loop for its whole life. Each [`Runner::run`] drives the loop until
+//! the given future finishes; tasks it created stay in the loop and go on running during
+//! the next `run`. [`Runner::close`] — or dropping the runner — cancels what is left (their
+//! done callbacks see the cancellation) and refuses further work. [`run`] is a runner used
+//! once.
+
+use std::fmt;
+use std::future::Future;
+use std::rc::Rc;
+
+use looplet_timer::Clock;
+
+use crate::event_loop::Core;
+use crate::stats::LoopStats;
+use crate::trace::Tracer;
+use crate::Handle;
+
+/// Runs `future` to completion on a new loop, cancels whatever tasks are left, and returns
+/// the future's output (asyncio's `asyncio.run`).
+///
+/// The loop keeps real time, unless the environment variable `LOOPLET_CLOCK=virtual` asks
+/// for the [virtual clock](Builder::virtual_clock) (handy to run a program's multi-second
+/// sleeps at once in a test).
+///
+/// # Panics
+///
+/// Panics with "cannot be called from a running event loop" when called from inside a
+/// loop; there, `.await` the future instead. A panic of `future` itself is resumed here,
+/// after the loop has been closed.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let answer = looplet_executor::run(async {
+///     looplet_timer::sleep(Duration::from_millis(1)).await;
+///     42
+/// });
+/// assert_eq!(answer, 42);
+/// ```
+#[track_caller]
+pub fn run<F: Future>(future: F) -> F::Output {
+    Runner::new().run(future)
+}
+
+/// One loop across many `run` calls (asyncio's `asyncio.Runner`).
+///
+/// # Examples
+///
+/// ```
+/// use std::{cell::Cell, rc::Rc};
+/// use looplet_executor::{create_task, yield_now, Runner};
+///
+/// let ticks = Rc::new(Cell::new(0));
+/// let mut runner = Runner::new();
+/// let counter = ticks.clone();
+/// runner.run(async move {
+///     // This task outlives the first `run` call and goes on in the second.
+///     drop(create_task(async move {
+///         loop {
+///             counter.set(counter.get() + 1);
+///             yield_now().await;
+///         }
+///     }));
+/// });
+/// runner.run(async {
+///     yield_now().await;
+///     yield_now().await;
+/// });
+/// assert!(ticks.get() >= 2);
+/// runner.close(); // cancels the endless task
+/// ```
+pub struct Runner {
+    core: Rc<Core>,
+}
+
+impl Runner {
+    /// A runner on the real clock (or the virtual one, if `LOOPLET_CLOCK=virtual`).
+    pub fn new() -> Runner {
+        Builder::new().build()
+    }
+
+    /// A builder to choose the clock and trace mode.
+    pub fn builder() -> Builder {
+        Builder::new()
+    }
+
+    /// Runs `future` to completion on this runner's loop, driving its tasks meanwhile.
+    ///
+    /// # Panics
+    ///
+    /// Panics when the runner is closed, when called from inside a running loop, and
+    /// resumes a panic of `future` itself (the loop stays usable).
+    #[track_caller]
+    pub fn run<F: Future>(&mut self, future: F) -> F::Output {
+        self.core.block_on(future)
+    }
+
+    /// Cancels every task still in the loop, runs their done callbacks, and closes the
+    /// runner: later `run` calls panic. Closing twice is harmless.
+    pub fn close(&mut self) {
+        self.core.close();
+    }
+
+    /// Whether [`close`](Runner::close) has been called.
+    pub fn is_closed(&self) -> bool {
+        self.core.is_closed()
+    }
+
+    /// A `Send` handle for submitting work to this loop from other threads.
+    pub fn handle(&self) -> Handle {
+        Handle::new(self.core.remote().clone())
+    }
+
+    /// The loop's counters.
+    pub fn stats(&self) -> LoopStats {
+        self.core.stats()
+    }
+
+    /// The loop's clock, e.g. to read how much virtual time a run took.
+    pub fn clock(&self) -> &Clock {
+        self.core.timers().clock()
+    }
+}
+
+impl Default for Runner {
+    fn default() -> Runner {
+        Runner::new()
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.core.close();
+    }
+}
+
+impl fmt::Debug for Runner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Runner")
+            .field("closed", &self.is_closed())
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// Settings for a [`Runner`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use looplet_executor::Runner;
+///
+/// let mut runner = Runner::builder().virtual_clock(true).build();
+/// let start = runner.clock().now();
+/// runner.run(async { looplet_timer::sleep(Duration::from_secs(3600)).await }); // at once
+/// assert_eq!(runner.clock().now() - start, Duration::from_secs(3600));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    virtual_clock: Option<bool>,
+    trace: Option<bool>,
+}
+
+impl Builder {
+    /// Default settings: environment variables decide, then real clock and no trace.
+    pub fn new() -> Builder {
+        Builder {
+            virtual_clock: None,
+            trace: None,
+        }
+    }
+
+    /// Run on a virtual clock that jumps to the next timer whenever the loop is idle, so
+    /// sleeps take no real time and elapsed times are exact. Overrides `LOOPLET_CLOCK`.
+    pub fn virtual_clock(mut self, enabled: bool) -> Builder {
+        self.virtual_clock = Some(enabled);
+        self
+    }
+
+    /// Print one line per loop event on stderr. Overrides `LOOPLET_TRACE`.
+    pub fn trace(mut self, enabled: bool) -> Builder {
+        self.trace = Some(enabled);
+        self
+    }
+
+    /// Makes the runner.
+    pub fn build(self) -> Runner {
+        let virtual_clock = self.virtual_clock.unwrap_or_else(|| {
+            std::env::var("LOOPLET_CLOCK").is_ok_and(|clock| clock.eq_ignore_ascii_case("virtual"))
+        });
+        let clock = if virtual_clock {
+            Clock::new_virtual()
+        } else {
+            Clock::new_real()
+        };
+        let trace = self.trace.unwrap_or_else(Tracer::from_env);
+        Runner {
+            core: Core::new(clock, Tracer::new(trace)),
+        }
+    }
+}
+
+impl Default for Builder {
+    fn default() -> Builder {
+        Builder::new()
+    }
+}

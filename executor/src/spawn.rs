@@ -1,0 +1,216 @@
+//! Creating tasks on the running loop: `create_task`, `TaskBuilder`, `yield_now`, `spawner`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Weak;
+use std::task::{Context, Poll};
+
+use futures_task::{FutureObj, LocalFutureObj, LocalSpawn, Spawn, SpawnError};
+
+use crate::context;
+use crate::event_loop::Core;
+use crate::stats::LoopStats;
+use crate::Task;
+
+/// Schedules `future` to run as a task on the running loop and returns its handle
+/// (asyncio's `create_task`). Any `'static` future will do; it need not be `Send`.
+///
+/// The task starts at the loop's next turn, after the tasks already ready (FIFO).
+///
+/// # Panics
+///
+/// Panics when no looplet loop is running on this thread.
+///
+/// # Examples
+///
+/// ```
+/// use looplet_executor::{create_task, run};
+///
+/// run(async {
+///     let a = create_task(async { 1 });
+///     let b = create_task(async { 2 });
+///     assert_eq!(a.await.unwrap() + b.await.unwrap(), 3);
+/// });
+/// ```
+#[track_caller]
+pub fn create_task<F>(future: F) -> Task<F::Output>
+where
+    F: Future + 'static,
+{
+    context::expect_current("looplet::create_task").spawn(None, future)
+}
+
+/// Creates a task with settings (for now: its name).
+///
+/// # Examples
+///
+/// ```
+/// use looplet_executor::{run, TaskBuilder};
+///
+/// run(async {
+///     let task = TaskBuilder::new().name("fetcher").spawn(async {});
+///     assert_eq!(task.name(), "fetcher");
+/// });
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct TaskBuilder {
+    name: Option<Box<str>>,
+}
+
+impl TaskBuilder {
+    /// Default settings: the task is named `Task-N`.
+    pub fn new() -> TaskBuilder {
+        TaskBuilder::default()
+    }
+
+    /// Names the task (shown in errors, traces and debug warnings).
+    pub fn name(mut self, name: impl Into<String>) -> TaskBuilder {
+        self.name = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// Creates the task on the running loop; see [`create_task`].
+    ///
+    /// # Panics
+    ///
+    /// Panics when no looplet loop is running on this thread.
+    #[track_caller]
+    pub fn spawn<F>(self, future: F) -> Task<F::Output>
+    where
+        F: Future + 'static,
+    {
+        context::expect_current("TaskBuilder::spawn").spawn(self.name, future)
+    }
+}
+
+/// Lets the other ready tasks run before this one continues (asyncio's `sleep(0)`).
+///
+/// # Examples
+///
+/// ```
+/// use std::{cell::RefCell, rc::Rc};
+/// use looplet_executor::{create_task, run, yield_now};
+///
+/// let order = Rc::new(RefCell::new(Vec::new()));
+/// let log = order.clone();
+/// run(async move {
+///     let other = log.clone();
+///     let task = create_task(async move { other.borrow_mut().push("task") });
+///     log.borrow_mut().push("main before yield");
+///     yield_now().await;
+///     log.borrow_mut().push("main after yield");
+///     task.await.unwrap();
+/// });
+/// assert_eq!(*order.borrow(), ["main before yield", "task", "main after yield"]);
+/// ```
+pub fn yield_now() -> YieldNow {
+    YieldNow { yielded: false }
+}
+
+/// The future returned by [`yield_now`].
+#[must_use = "yield_now does nothing unless awaited"]
+#[derive(Debug)]
+pub struct YieldNow {
+    yielded: bool,
+}
+
+impl Future for YieldNow {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.yielded {
+            return Poll::Ready(());
+        }
+        self.yielded = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// The running loop's counters; see [`LoopStats`].
+///
+/// # Panics
+///
+/// Panics when no looplet loop is running on this thread.
+#[track_caller]
+pub fn stats() -> LoopStats {
+    context::expect_current("looplet::stats").stats()
+}
+
+/// A spawner for the running loop, implementing `futures-task`'s [`LocalSpawn`] and
+/// [`Spawn`], for generic code written against those traits.
+///
+/// # Panics
+///
+/// Panics when no looplet loop is running on this thread.
+///
+/// # Examples
+///
+/// ```
+/// use futures_task::LocalSpawn;
+/// use looplet_executor::{run, spawner, yield_now};
+///
+/// run(async {
+///     let spawner = spawner();
+///     spawner.spawn_local_obj(Box::pin(async {}).into()).unwrap();
+///     yield_now().await;
+/// });
+/// ```
+#[track_caller]
+pub fn spawner() -> LocalSpawner {
+    LocalSpawner {
+        core: std::rc::Rc::downgrade(&context::expect_current("looplet::spawner")),
+    }
+}
+
+/// The loop-thread spawner returned by [`spawner`]; it refuses work once its loop closed.
+#[derive(Debug, Clone)]
+pub struct LocalSpawner {
+    core: Weak<Core>,
+}
+
+impl LocalSpawner {
+    fn spawn_detached<F: Future<Output = ()> + 'static>(
+        &self,
+        future: F,
+    ) -> Result<(), SpawnError> {
+        match self.core.upgrade() {
+            Some(core) if !core.is_closed() => {
+                drop(core.spawn(None, future));
+                Ok(())
+            }
+            _ => Err(SpawnError::shutdown()),
+        }
+    }
+}
+
+impl LocalSpawn for LocalSpawner {
+    fn spawn_local_obj(&self, future: LocalFutureObj<'static, ()>) -> Result<(), SpawnError> {
+        self.spawn_detached(future)
+    }
+
+    fn status_local(&self) -> Result<(), SpawnError> {
+        match self.core.upgrade() {
+            Some(core) if !core.is_closed() => Ok(()),
+            _ => Err(SpawnError::shutdown()),
+        }
+    }
+}
+
+impl Spawn for LocalSpawner {
+    fn spawn_obj(&self, future: FutureObj<'static, ()>) -> Result<(), SpawnError> {
+        self.spawn_detached(future)
+    }
+
+    fn status(&self) -> Result<(), SpawnError> {
+        self.status_local()
+    }
+}
+
+impl std::fmt::Debug for Core {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Core")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}

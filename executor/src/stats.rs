@@ -1,0 +1,45 @@
+//! `LoopStats`: plain counters a loop keeps about its own work.
+
+pub use looplet_timer::TimerStats;
+
+/// Counters kept by a loop, read with [`Runner::stats`](crate::Runner::stats) or
+/// [`stats`](crate::stats) from inside a running loop. Tests assert on them (memory
+/// follows live tasks); benches read them to explain their numbers.
+///
+/// # Examples
+///
+/// ```
+/// use looplet_executor::{create_task, Runner};
+///
+/// let mut runner = Runner::new();
+/// runner.run(async {
+///     for _ in 0..3 {
+///         create_task(async {}).await.unwrap();
+///     }
+/// });
+/// let stats = runner.stats();
+/// assert_eq!(stats.spawned, 3);
+/// assert_eq!(stats.live_tasks, 0);
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoopStats {
+    /// Tasks alive in the loop right now (created and not yet done).
+    pub live_tasks: usize,
+    /// Tasks created since the loop was made.
+    pub spawned: u64,
+    /// Polls of tasks (not counting the future given to `run`).
+    pub polls: u64,
+    /// Wakes that took the fast path on the loop's own thread and queued a task.
+    pub local_wakes: u64,
+    /// Wakes that arrived through the thread-safe queue.
+    pub remote_wakes: u64,
+    /// Times the loop blocked its thread waiting for work.
+    pub parks: u64,
+    /// Slots the task slab has room for (its memory follows this).
+    pub slab_capacity: usize,
+    /// Task ids waiting in the ready queue right now.
+    pub ready_len: usize,
+    /// The timer queue's counters.
+    pub timers: TimerStats,
+}

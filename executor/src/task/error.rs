@@ -1,0 +1,165 @@
+//! `TaskError`: why a task's outcome is not a value.
+
+use std::any::Any;
+use std::error::Error;
+use std::fmt;
+
+/// Why awaiting (or reading) a task gave no value: it was cancelled, it panicked, it is not
+/// done yet, or its outcome was already taken.
+///
+/// # Examples
+///
+/// ```
+/// looplet_executor::run(async {
+///     let task = looplet_executor::create_task(async { panic!("boom") });
+///     let error = task.await.unwrap_err();
+///     assert!(error.is_panic());
+///     assert_eq!(error.panic_message(), Some("boom"));
+/// });
+/// ```
+pub struct TaskError {
+    kind: Kind,
+    task: String,
+}
+
+enum Kind {
+    Cancelled,
+    Panicked(Box<dyn Any + Send + 'static>),
+    NotDone,
+    Taken,
+}
+
+impl TaskError {
+    pub(crate) fn cancelled(task: String) -> TaskError {
+        TaskError {
+            kind: Kind::Cancelled,
+            task,
+        }
+    }
+
+    pub(crate) fn panicked(task: String, payload: Box<dyn Any + Send + 'static>) -> TaskError {
+        TaskError {
+            kind: Kind::Panicked(payload),
+            task,
+        }
+    }
+
+    pub(crate) fn not_done(task: String) -> TaskError {
+        TaskError {
+            kind: Kind::NotDone,
+            task,
+        }
+    }
+
+    pub(crate) fn taken(task: String) -> TaskError {
+        TaskError {
+            kind: Kind::Taken,
+            task,
+        }
+    }
+
+    /// Whether the task was cancelled before it finished.
+    pub fn is_cancelled(&self) -> bool {
+        matches!(self.kind, Kind::Cancelled)
+    }
+
+    /// Whether the task panicked; [`into_panic`](TaskError::into_panic) hands the payload back.
+    pub fn is_panic(&self) -> bool {
+        matches!(self.kind, Kind::Panicked(_))
+    }
+
+    /// Whether the outcome was asked for before the task finished.
+    pub fn is_not_done(&self) -> bool {
+        matches!(self.kind, Kind::NotDone)
+    }
+
+    /// Whether the outcome had already been taken (by `.await` or [`Task::result`](crate::Task::result)).
+    pub fn is_taken(&self) -> bool {
+        matches!(self.kind, Kind::Taken)
+    }
+
+    /// The name of the task this error is about.
+    pub fn task_name(&self) -> &str {
+        &self.task
+    }
+
+    /// The panic's message, when the task panicked with a string.
+    pub fn panic_message(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Panicked(payload) => panic_message(payload.as_ref()),
+            _ => None,
+        }
+    }
+
+    /// The panic payload, to resume it with `std::panic::resume_unwind`.
+    ///
+    /// # Panics
+    ///
+    /// Panics if the task did not panic; check [`is_panic`](TaskError::is_panic) first, or
+    /// use [`try_into_panic`](TaskError::try_into_panic).
+    #[track_caller]
+    pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
+        match self.try_into_panic() {
+            Ok(payload) => payload,
+            Err(error) => panic!("TaskError::into_panic called on an error that is not a panic ({error}); check is_panic() first"),
+        }
+    }
+
+    /// The panic payload, or the error itself when the task did not panic.
+    pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
+        match self.kind {
+            Kind::Panicked(payload) => Ok(payload),
+            kind => Err(TaskError {
+                kind,
+                task: self.task,
+            }),
+        }
+    }
+}
+
+/// The message of a panic payload that is a `&str` or a `String`.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let task = &self.task;
+        match &self.kind {
+            Kind::Cancelled => write!(f, "{task} was cancelled"),
+            Kind::Panicked(payload) => match panic_message(payload.as_ref()) {
+                Some(message) => write!(f, "{task} panicked: {message}"),
+                None => write!(f, "{task} panicked"),
+            },
+            Kind::NotDone => write!(
+                f,
+                "{task} is not done yet: .await the task, or check is_done() before reading its result"
+            ),
+            Kind::Taken => write!(
+                f,
+                "the outcome of {task} was already taken (by .await or result()); it can be taken once"
+            ),
+        }
+    }
+}
+
+impl fmt::Debug for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.kind {
+            Kind::Cancelled => "Cancelled",
+            Kind::Panicked(_) => "Panicked",
+            Kind::NotDone => "NotDone",
+            Kind::Taken => "Taken",
+        };
+        f.debug_struct("TaskError")
+            .field("kind", &kind)
+            .field("task", &self.task)
+            .field("message", &self.panic_message())
+            .finish()
+    }
+}
+
+impl Error for TaskError {}

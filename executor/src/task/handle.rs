@@ -1,0 +1,164 @@
+//! `Task<T>`: the handle `create_task` returns.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use super::cell::JoinCell;
+use super::{Completion, TaskError, TaskId, TaskState};
+
+/// A handle to a task running on a looplet loop (asyncio's `Task`).
+///
+/// Awaiting it gives the task's output, or a [`TaskError`] saying it was cancelled or
+/// panicked. Dropping it *detaches* the task: the loop keeps the task and runs it to the
+/// end. A `Task` is `!Send`: it belongs to its loop's thread.
+///
+/// # Examples
+///
+/// ```
+/// use looplet_executor::{create_task, run};
+///
+/// let total = run(async {
+///     let task = create_task(async { 40 + 2 });
+///     assert!(!task.is_done());
+///     task.await.unwrap()
+/// });
+/// assert_eq!(total, 42);
+/// ```
+///
+/// # Cancellation
+///
+/// Dropping the handle does *not* cancel the task; call [`cancel`](Task::cancel). Cancelling
+/// a task that awaits this handle does not cancel this task either — use a `TaskGroup`
+/// when children must not outlive their parent.
+#[must_use = "dropping a Task detaches it; .await it to get its output"]
+pub struct Task<T> {
+    cell: Rc<dyn JoinCell<T>>,
+}
+
+impl<T> Task<T> {
+    pub(crate) fn from_cell(cell: Rc<dyn JoinCell<T>>) -> Task<T> {
+        Task { cell }
+    }
+
+    /// The task's id, unique within its loop.
+    pub fn id(&self) -> TaskId {
+        self.cell.header().id
+    }
+
+    /// The task's name: the one given to [`TaskBuilder::name`](crate::TaskBuilder::name), or `Task-N`.
+    pub fn name(&self) -> Cow<'_, str> {
+        self.cell.header().name()
+    }
+
+    /// Whether the task has finished: with a value, a panic, or by cancellation.
+    pub fn is_done(&self) -> bool {
+        self.cell.header().is_done()
+    }
+
+    /// Whether the task finished by being cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cell.header().state.get() == TaskState::Done(Completion::Cancelled)
+    }
+
+    /// Whether the task finished by panicking.
+    pub fn is_panicked(&self) -> bool {
+        self.cell.header().state.get() == TaskState::Done(Completion::Panicked)
+    }
+
+    /// Asks the loop to cancel the task. Returns whether the task was still pending (a
+    /// finished task cannot be cancelled).
+    ///
+    /// The loop applies the request by dropping the task's future the next time it would
+    /// poll it: a task cancelled before its first poll never runs, and a task that cancels
+    /// itself stops at its next suspension. Its done callbacks then run with the task
+    /// cancelled.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, run};
+    ///
+    /// run(async {
+    ///     let task = create_task(async { unreachable!("never polled") });
+    ///     assert!(task.cancel());
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    pub fn cancel(&self) -> bool {
+        let header = self.cell.header();
+        if header.is_done() {
+            return false;
+        }
+        if !header.cancel_requested.replace(true) {
+            crate::waker::wake(&header.waker.remote, header.id);
+        }
+        true
+    }
+
+    /// Takes the outcome without waiting (asyncio's `Task.result()`): the value, or why
+    /// there is none. Reading before the task is done gives an error for which
+    /// [`TaskError::is_not_done`] is true, never a wait. The outcome can be taken once.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, run, yield_now};
+    ///
+    /// run(async {
+    ///     let task = create_task(async { "value" });
+    ///     assert!(task.result().unwrap_err().is_not_done());
+    ///     yield_now().await;
+    ///     assert_eq!(task.result().unwrap(), "value");
+    /// });
+    /// ```
+    pub fn result(&self) -> Result<T, TaskError> {
+        self.cell.take_outcome()
+    }
+
+    /// Runs `callback` once the task is done, whatever the outcome.
+    ///
+    /// Callbacks never run inline: the loop runs them right after the task finishes, in
+    /// the order they were added (or soon, if the task is already done). A callback may
+    /// read the outcome through the handle it is given. A panicking callback is reported on
+    /// stderr and the loop goes on.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::Cell, rc::Rc};
+    /// use looplet_executor::{create_task, run, yield_now};
+    ///
+    /// let seen = Rc::new(Cell::new(0));
+    /// let sink = seen.clone();
+    /// run(async move {
+    ///     let task = create_task(async { 7 });
+    ///     task.add_done_callback(move |task| sink.set(task.result().unwrap()));
+    ///     yield_now().await;
+    /// });
+    /// assert_eq!(seen.get(), 7);
+    /// ```
+    pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) {
+        Rc::clone(&self.cell).add_done_callback(Box::new(callback));
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.cell.poll_join(cx)
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task")
+            .field("name", &self.name())
+            .field("state", &self.cell.header().state.get())
+            .finish()
+    }
+}

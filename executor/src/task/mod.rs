@@ -1,0 +1,97 @@
+//! A task: one allocation holding its header, its future and, later, its outcome.
+//!
+//! # Who owns what
+//!
+//! * The loop's slab holds an `Rc<dyn RawTask>` while the task is live (not yet done).
+//! * Each [`Task<T>`](crate::Task) handle holds an `Rc<dyn JoinCell<T>>` to the same cell.
+//! * The task's `Arc<TaskWaker>` holds only its id, never the cell, so a waker cannot keep
+//!   a task (or its `!Send` future) alive, and can be used from any thread.
+//!
+//! # The life of a task
+//!
+//! ```text
+//!               create_task                  Core::run_task
+//!  (new) ─────────────────────▶ Idle ─────────────────────────▶ Running
+//!                               ▲  │                              │  │
+//!                               │  └─ cancel applied ─┐   Pending │  │ Ready / panic
+//!                               └─────────────────────┼───────────┘  ▼
+//!                                                     └────────▶ Done(Value | Panicked
+//!                                                                     | Cancelled)
+//! ```
+//!
+//! Whether an `Idle` task is in the ready queue is kept in its slab slot (`queued`), so a
+//! task is queued at most once however often it is woken. `cancel()` only sets
+//! `cancel_requested` and wakes the task: the loop applies the cancellation the next time
+//! it would poll the task (or right after the poll during which the task cancelled itself),
+//! by dropping the future in place.
+//!
+//! # Borrow rules
+//!
+//! The cell's `stage` is borrowed only while the loop polls or drops the future, and while a
+//! handle takes the outcome — which it does only once `state` says `Done`, when the loop no
+//! longer touches the stage. User code that runs during a poll or a drop (and asks its own
+//! handle for the outcome) therefore sees `state != Done` and never reaches the borrow.
+
+mod cell;
+mod error;
+mod handle;
+
+pub(crate) use cell::{new_task, PollOutcome, RawTask};
+pub use error::TaskError;
+pub use handle::Task;
+
+use std::fmt;
+
+/// The identity of a task: unique within its loop, never reused.
+///
+/// The number is the `N` of the default name `Task-N`; the slot says where the loop keeps
+/// the task. Lookups compare both, so a stale id cannot reach the slot's next tenant.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TaskId {
+    pub(crate) slot: u32,
+    pub(crate) number: u64,
+}
+
+impl TaskId {
+    /// The id reserved for the future passed to `run` itself.
+    pub(crate) const MAIN: TaskId = TaskId {
+        slot: u32::MAX,
+        number: 0,
+    };
+
+    /// The task's number: 1 for the loop's first task, then increasing.
+    pub fn number(&self) -> u64 {
+        self.number
+    }
+}
+
+impl fmt::Debug for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "TaskId({})", self.number)
+    }
+}
+
+impl fmt::Display for TaskId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Task-{}", self.number)
+    }
+}
+
+/// Where a task is in its life; see the diagram in the module docs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TaskState {
+    /// Waiting to be polled, queued or not. The loop may poll or cancel it.
+    Idle,
+    /// Inside `poll` (or being dropped by a cancellation) right now.
+    Running,
+    /// Finished; the outcome is stored and the future is gone.
+    Done(Completion),
+}
+
+/// How a task finished.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Completion {
+    Value,
+    Panicked,
+    Cancelled,
+}

@@ -1,0 +1,106 @@
+//! The loop's clock: real (`Instant::now`) or virtual (advanced only by the loop).
+//!
+//! Both kinds speak `Instant`, so user code never needs to know which one it runs on: a
+//! virtual clock starts at the real `Instant` it was created at and from then on moves only
+//! when [`Clock::advance_to`] is called — which the loop does when it is idle and a timer is
+//! pending. Time on a virtual clock never goes backwards.
+
+use std::cell::Cell;
+use std::time::{Duration, Instant, SystemTime};
+
+/// A clock for one event loop.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use looplet_timer::Clock;
+///
+/// let clock = Clock::new_virtual();
+/// let start = clock.now();
+/// clock.advance_to(start + Duration::from_secs(3));
+/// assert_eq!(clock.now() - start, Duration::from_secs(3));
+/// ```
+#[derive(Debug)]
+pub struct Clock {
+    kind: Kind,
+    /// The instant the clock was made at, and the wall time that corresponds to it; used by
+    /// [`Clock::system_time`] so a virtual run prints virtual wall-clock times.
+    origin: Instant,
+    origin_system: SystemTime,
+}
+
+#[derive(Debug)]
+enum Kind {
+    Real,
+    Virtual { now: Cell<Instant> },
+}
+
+impl Clock {
+    /// A clock that follows real time.
+    pub fn new_real() -> Clock {
+        Clock {
+            kind: Kind::Real,
+            origin: Instant::now(),
+            origin_system: SystemTime::now(),
+        }
+    }
+
+    /// A clock that stands still until [`advance_to`](Clock::advance_to) moves it.
+    pub fn new_virtual() -> Clock {
+        let origin = Instant::now();
+        Clock {
+            kind: Kind::Virtual {
+                now: Cell::new(origin),
+            },
+            origin,
+            origin_system: SystemTime::now(),
+        }
+    }
+
+    /// Whether this clock is virtual.
+    pub fn is_virtual(&self) -> bool {
+        matches!(self.kind, Kind::Virtual { .. })
+    }
+
+    /// The current time on this clock.
+    pub fn now(&self) -> Instant {
+        match &self.kind {
+            Kind::Real => Instant::now(),
+            Kind::Virtual { now } => now.get(),
+        }
+    }
+
+    /// The wall-clock time that corresponds to [`now`](Clock::now): on a virtual clock it
+    /// advances with virtual time, so a program that prints timestamps reads the same on
+    /// both clocks.
+    pub fn system_time(&self) -> SystemTime {
+        self.origin_system + (self.now() - self.origin)
+    }
+
+    /// Moves a virtual clock forward to `instant`. Does nothing on a real clock, or when
+    /// `instant` is not later than the clock's present time (time never goes backwards).
+    pub fn advance_to(&self, instant: Instant) {
+        if let Kind::Virtual { now } = &self.kind {
+            if instant > now.get() {
+                now.set(instant);
+            }
+        }
+    }
+
+    /// Moves a virtual clock forward by `duration`. Does nothing on a real clock.
+    pub fn advance(&self, duration: Duration) {
+        self.advance_to(saturating_add(self.now(), duration));
+    }
+}
+
+/// About thirty years: what a deadline saturates to when `now + duration` would overflow.
+/// Far enough to mean "never", near enough that `Instant` arithmetic stays valid.
+const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+
+/// `instant + duration`, saturating at [`FAR_FUTURE`] from `instant` instead of panicking.
+pub(crate) fn saturating_add(instant: Instant, duration: Duration) -> Instant {
+    instant
+        .checked_add(duration.min(FAR_FUTURE))
+        .unwrap_or(instant)
+}

@@ -1,0 +1,102 @@
+//! The thread's current timer queue: set by the running loop, read by `sleep` and friends.
+//!
+//! The loop calls [`TimerQueue::enter`](crate::TimerQueue::enter) when it starts running and
+//! drops the guard when it stops; while entered, the queue is reachable from this thread
+//! only. Entering while another queue is entered is refused: two loops cannot run on one
+//! thread at once.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::TimerQueue;
+
+thread_local! {
+    static CURRENT: RefCell<Option<Rc<TimerQueue>>> = const { RefCell::new(None) };
+}
+
+/// Keeps a [`TimerQueue`] current on this thread until dropped.
+///
+/// Returned by [`TimerQueue::enter`]. It is `!Send`: it must be dropped on the thread that
+/// entered.
+#[must_use = "the queue stops being current as soon as the guard is dropped"]
+#[derive(Debug)]
+pub struct EnterGuard {
+    previous: Option<Rc<TimerQueue>>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl Drop for EnterGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
+    }
+}
+
+pub(crate) fn enter(queue: Rc<TimerQueue>) -> EnterGuard {
+    let previous = CURRENT.with(|current| current.borrow_mut().replace(queue));
+    EnterGuard {
+        previous,
+        _not_send: PhantomData,
+    }
+}
+
+/// Runs `f` with this thread's current queue, or returns `None` when no loop is running.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<TimerQueue>) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|current| current.borrow().as_ref().map(f))
+        .ok()
+        .flatten()
+}
+
+/// Like [`with_current`], but panics with a message naming the fix when no loop is running.
+#[track_caller]
+pub(crate) fn expect_current<R>(what: &str, f: impl FnOnce(&Rc<TimerQueue>) -> R) -> R {
+    match with_current(f) {
+        Some(value) => value,
+        None => panic!(
+            "{what} needs a running looplet event loop: call it from inside looplet::run \
+             or Runner::run, e.g. `looplet::run(async {{ looplet::sleep(d).await }})`"
+        ),
+    }
+}
+
+/// The current loop's time: `Instant::now()` on a real clock, the virtual time otherwise.
+///
+/// # Panics
+///
+/// Panics when no looplet loop is running on this thread; see [`try_now`].
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use looplet_timer::{Clock, TimerQueue};
+///
+/// let queue = TimerQueue::new(Clock::new_virtual());
+/// let _entered = queue.enter();
+/// let start = looplet_timer::now();
+/// queue.clock().advance(Duration::from_millis(5));
+/// assert_eq!(looplet_timer::now() - start, Duration::from_millis(5));
+/// ```
+#[track_caller]
+pub fn now() -> Instant {
+    expect_current("looplet::now", |queue| queue.now())
+}
+
+/// The current loop's time, or `None` when no looplet loop is running on this thread.
+pub fn try_now() -> Option<Instant> {
+    with_current(|queue| queue.now())
+}
+
+/// The wall-clock time on the current loop's clock: on a virtual clock it moves with
+/// virtual time, so programs that print timestamps read the same on both clocks.
+///
+/// # Panics
+///
+/// Panics when no looplet loop is running on this thread.
+#[track_caller]
+pub fn system_time() -> std::time::SystemTime {
+    expect_current("looplet::system_time", |queue| queue.clock().system_time())
+}

@@ -1,0 +1,90 @@
+//! `Interval`: ticks at a fixed period on the loop's clock.
+//!
+//! The first tick completes at once. Each later tick is due one period after the previous
+//! *deadline* (not after the previous wake-up), so a slow consumer catches up with a burst
+//! of ticks rather than drifting.
+
+use std::future::poll_fn;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::clock::saturating_add;
+use crate::context::expect_current;
+use crate::{sleep_until, Sleep};
+
+/// Ticks every `period`, starting now.
+///
+/// # Panics
+///
+/// Panics when `period` is zero (it would never let the loop go on), or when called with no
+/// looplet loop running on this thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::pin;
+/// use std::task::{Context, Waker};
+/// use std::time::Duration;
+/// use looplet_timer::{interval, Clock, TimerQueue};
+///
+/// let queue = TimerQueue::new(Clock::new_virtual());
+/// let _entered = queue.enter();
+/// let mut cx = Context::from_waker(Waker::noop());
+/// let mut every_second = interval(Duration::from_secs(1));
+/// assert!(every_second.poll_tick(&mut cx).is_ready()); // the first tick is immediate
+/// assert!(every_second.poll_tick(&mut cx).is_pending());
+/// ```
+#[track_caller]
+pub fn interval(period: Duration) -> Interval {
+    let start = expect_current("looplet::interval", |queue| queue.now());
+    interval_at(start, period)
+}
+
+/// Ticks every `period`, the first tick at `start`.
+///
+/// # Panics
+///
+/// Panics when `period` is zero, or when called with no looplet loop running on this thread.
+#[track_caller]
+pub fn interval_at(start: Instant, period: Duration) -> Interval {
+    assert!(
+        !period.is_zero(),
+        "looplet::interval needs a period above zero; use yield_now() in a loop to run as often as possible"
+    );
+    Interval {
+        sleep: sleep_until(start),
+        period,
+    }
+}
+
+/// A stream of evenly spaced instants; see [`interval`].
+#[derive(Debug)]
+pub struct Interval {
+    sleep: Sleep,
+    period: Duration,
+}
+
+impl Interval {
+    /// Waits for the next tick and returns the instant it was due at.
+    pub async fn tick(&mut self) -> Instant {
+        poll_fn(|cx| self.poll_tick(cx)).await
+    }
+
+    /// Polls for the next tick; for code that writes its own futures.
+    pub fn poll_tick(&mut self, cx: &mut Context<'_>) -> Poll<Instant> {
+        if Pin::new(&mut self.sleep).poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        let due = self.sleep.deadline();
+        self.sleep.reset(saturating_add(due, self.period));
+        Poll::Ready(due)
+    }
+
+    /// The time between ticks.
+    pub fn period(&self) -> Duration {
+        self.period
+    }
+}

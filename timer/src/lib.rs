@@ -1,0 +1,45 @@
+//! looplet's timers: one binary heap of deadlines per event loop, and the futures that use it.
+//!
+//! This crate knows nothing about tasks. It deals only in [`Waker`](std::task::Waker)s: a
+//! [`Sleep`] registers its waker under a deadline, and whoever drives the loop asks the
+//! [`TimerQueue`] for the next deadline and for the wakers that are due. The executor
+//! (`looplet-executor`) does that once per tick; a test can do it by hand.
+//!
+//! # How it fits together
+//!
+//! 1. The loop owns an `Rc<TimerQueue>` and [`enter`](TimerQueue::enter)s it while it runs,
+//!    which makes it this thread's *current* queue.
+//! 2. [`sleep`], [`sleep_until`], [`timeout`] and [`interval`] find the current queue through
+//!    that thread-local. With no loop running they panic with a message that says so.
+//! 3. A [`Sleep`] registers itself only when it is first polled and not yet due, so a
+//!    `timeout` whose body finishes at once never touches the heap.
+//! 4. Each tick the loop calls [`TimerQueue::fire_due`], then wakes the returned wakers
+//!    after the queue's borrow is released (a woken future may create or drop timers).
+//! 5. When the loop has nothing to do it sleeps until [`TimerQueue::next_deadline`] — or,
+//!    on the [virtual clock](Clock::new_virtual), jumps straight to it.
+//!
+//! # Invariants
+//!
+//! * The heap is ordered by `(deadline, sequence)`, and sequence numbers are handed out when
+//!   a timer is *created*, so equal deadlines fire in the order their timers were made.
+//! * Memory follows live timers: dropping a registered `Sleep` frees its slot at once, and the
+//!   heap entries it leaves behind are swept out whenever they outnumber the live timers.
+//! * A timer's sequence number is never reused, and it is checked on every slot lookup, so a
+//!   stale heap entry or a late `Drop` can never touch the slot's next tenant.
+
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+mod clock;
+mod context;
+mod interval;
+mod queue;
+mod sleep;
+mod timeout;
+
+pub use clock::Clock;
+pub use context::{now, system_time, try_now, EnterGuard};
+pub use interval::{interval, interval_at, Interval};
+pub use queue::{TimerQueue, TimerStats};
+pub use sleep::{sleep, sleep_until, Sleep};
+pub use timeout::{timeout, timeout_at, Elapsed, Timeout};

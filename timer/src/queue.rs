@@ -1,0 +1,272 @@
+//! The timer heap: live timers in a slab, their deadlines in a min-heap.
+//!
+//! # Ground rules
+//!
+//! * A timer is a slab slot `{ sequence, waker }` plus one heap entry
+//!   `(deadline, sequence, slot)`. The slot is the truth; the heap entry is an index into it.
+//! * A heap entry is *live* when its slot still holds the same sequence number. Removing a
+//!   timer frees its slot only; the dead heap entry is skipped when it reaches the top, and
+//!   [`TimerQueue::cancel`] sweeps all dead entries once they outnumber the live ones, so the
+//!   heap never holds more than about twice the live timers.
+//! * Firing removes the slot and hands its waker back to the caller, who wakes it after the
+//!   borrow of this queue is released: a woken waker may run arbitrary code.
+//! * All state sits behind one `RefCell` that is borrowed only inside this module's methods,
+//!   never across a call into user code.
+
+use std::cell::{Cell, RefCell};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::Waker;
+use std::time::Instant;
+
+use slab::Slab;
+
+use crate::{context, Clock};
+
+/// A heap may hold this many dead entries before a sweep is considered at all.
+const SWEEP_FLOOR: usize = 64;
+
+/// The timers of one event loop.
+///
+/// # Examples
+///
+/// Driving a queue by hand, as the executor does once per tick:
+///
+/// ```
+/// use std::future::Future;
+/// use std::pin::pin;
+/// use std::task::{Context, Poll, Waker};
+/// use std::time::Duration;
+/// use looplet_timer::{Clock, TimerQueue};
+///
+/// let queue = TimerQueue::new(Clock::new_virtual());
+/// let _entered = queue.enter();
+/// let mut sleep = pin!(looplet_timer::sleep(Duration::from_secs(2)));
+/// let mut cx = Context::from_waker(Waker::noop());
+/// assert!(sleep.as_mut().poll(&mut cx).is_pending());
+///
+/// let deadline = queue.next_deadline().unwrap();
+/// queue.clock().advance_to(deadline);
+/// let mut due = Vec::new();
+/// assert_eq!(queue.fire_due(&mut due), 1);
+/// assert!(sleep.as_mut().poll(&mut cx).is_ready());
+/// ```
+#[derive(Debug)]
+pub struct TimerQueue {
+    /// Unique per process, so a `Sleep` can tell whether the current queue is the one it
+    /// registered in.
+    id: u64,
+    clock: Clock,
+    state: RefCell<State>,
+    next_sequence: Cell<u64>,
+    stats: Cell<TimerStats>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    slots: Slab<Slot>,
+    heap: BinaryHeap<Reverse<Entry>>,
+}
+
+#[derive(Debug)]
+struct Slot {
+    sequence: u64,
+    waker: Waker,
+}
+
+/// Ordered by deadline, then by sequence: equal deadlines fire in creation order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    deadline: Instant,
+    sequence: u64,
+    slot: usize,
+}
+
+/// Plain counters kept by a [`TimerQueue`], for tests, traces and benches.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TimerStats {
+    /// Timers registered in the heap (a `Sleep` registers on its first pending poll).
+    pub set: u64,
+    /// Timers that reached their deadline and had their waker handed out.
+    pub fired: u64,
+    /// Registered timers dropped before their deadline.
+    pub cancelled: u64,
+    /// Timers live right now.
+    pub live: usize,
+    /// Entries in the heap right now, dead ones included.
+    pub heap_len: usize,
+}
+
+/// Where a registered timer lives: its slot and the sequence that proves the slot is its.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimerKey {
+    pub(crate) slot: usize,
+    pub(crate) sequence: u64,
+}
+
+impl TimerQueue {
+    /// A queue with no timers, keeping time with `clock`.
+    pub fn new(clock: Clock) -> Rc<TimerQueue> {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        Rc::new(TimerQueue {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            clock,
+            state: RefCell::new(State::default()),
+            next_sequence: Cell::new(0),
+            stats: Cell::new(TimerStats::default()),
+        })
+    }
+
+    /// Makes this queue the thread's current one until the guard is dropped, so that
+    /// [`sleep`](crate::sleep) and friends find it. The executor does this while its loop runs.
+    pub fn enter(self: &Rc<Self>) -> context::EnterGuard {
+        context::enter(Rc::clone(self))
+    }
+
+    /// The clock this queue keeps time with.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The current time on this queue's clock.
+    pub fn now(&self) -> Instant {
+        self.clock.now()
+    }
+
+    /// The earliest deadline of a live timer, if any.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let mut state = self.state.borrow_mut();
+        let State { slots, heap } = &mut *state;
+        while let Some(Reverse(top)) = heap.peek() {
+            if is_live(slots, top) {
+                return Some(top.deadline);
+            }
+            heap.pop();
+        }
+        None
+    }
+
+    /// Moves every timer whose deadline is not after [`now`](TimerQueue::now) out of the
+    /// queue and appends its waker to `due`, earliest first (equal deadlines in creation
+    /// order). Returns how many fired. Wake them after this returns.
+    pub fn fire_due(&self, due: &mut Vec<Waker>) -> usize {
+        let now = self.clock.now();
+        let mut fired = 0;
+        {
+            let mut state = self.state.borrow_mut();
+            let State { slots, heap } = &mut *state;
+            while let Some(Reverse(top)) = heap.peek() {
+                if top.deadline > now {
+                    break;
+                }
+                let top = *top;
+                heap.pop();
+                if is_live(slots, &top) {
+                    due.push(slots.remove(top.slot).waker);
+                    fired += 1;
+                }
+            }
+        }
+        self.update_stats(|stats| stats.fired += fired as u64);
+        fired
+    }
+
+    /// Counters describing this queue's work so far.
+    pub fn stats(&self) -> TimerStats {
+        let state = self.state.borrow();
+        TimerStats {
+            live: state.slots.len(),
+            heap_len: state.heap.len(),
+            ..self.stats.get()
+        }
+    }
+
+    /// Number of live timers.
+    pub fn len(&self) -> usize {
+        self.state.borrow().slots.len()
+    }
+
+    /// Whether no timer is live.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// A fresh sequence number; handed out when a timer is created.
+    pub(crate) fn next_sequence(&self) -> u64 {
+        let sequence = self.next_sequence.get();
+        self.next_sequence.set(sequence + 1);
+        sequence
+    }
+
+    /// Registers a timer created with `sequence`, to wake `waker` at `deadline`.
+    pub(crate) fn register(&self, deadline: Instant, sequence: u64, waker: Waker) -> TimerKey {
+        let mut state = self.state.borrow_mut();
+        let slot = state.slots.insert(Slot { sequence, waker });
+        state.heap.push(Reverse(Entry {
+            deadline,
+            sequence,
+            slot,
+        }));
+        drop(state);
+        self.update_stats(|stats| stats.set += 1);
+        TimerKey { slot, sequence }
+    }
+
+    /// Replaces a live timer's waker. Returns `false` when the timer is gone (it fired).
+    pub(crate) fn update_waker(&self, key: TimerKey, waker: &Waker) -> bool {
+        let mut state = self.state.borrow_mut();
+        match state.slots.get_mut(key.slot) {
+            Some(slot) if slot.sequence == key.sequence => {
+                if !slot.waker.will_wake(waker) {
+                    slot.waker = waker.clone();
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Removes a timer before its deadline. Does nothing if it already fired. The waker it
+    /// held is dropped after the borrow is released.
+    pub(crate) fn cancel(&self, key: TimerKey) {
+        let removed = {
+            let mut state = self.state.borrow_mut();
+            let State { slots, heap } = &mut *state;
+            match slots.get(key.slot) {
+                Some(slot) if slot.sequence == key.sequence => {
+                    let removed = slots.remove(key.slot);
+                    // Sweep dead entries once they outnumber the live ones: amortised O(1)
+                    // per cancel, and the heap stays within about twice the live timers.
+                    if heap.len() > SWEEP_FLOOR && heap.len() > 2 * slots.len() {
+                        heap.retain(|Reverse(entry)| is_live(slots, entry));
+                    }
+                    Some(removed)
+                }
+                _ => None,
+            }
+        };
+        if removed.is_some() {
+            self.update_stats(|stats| stats.cancelled += 1);
+        }
+        drop(removed);
+    }
+
+    fn update_stats(&self, f: impl FnOnce(&mut TimerStats)) {
+        let mut stats = self.stats.get();
+        f(&mut stats);
+        self.stats.set(stats);
+    }
+}
+
+fn is_live(slots: &Slab<Slot>, entry: &Entry) -> bool {
+    slots
+        .get(entry.slot)
+        .is_some_and(|slot| slot.sequence == entry.sequence)
+}

@@ -1,0 +1,190 @@
+//! `Sleep`: a future that completes at a deadline on the loop's clock.
+//!
+//! A `Sleep` is plain data — deadline, sequence number, and where it is registered — so it is
+//! `Send` and can be created on one thread and awaited on the loop. It reaches the timer
+//! queue through the thread's current loop whenever it is polled or dropped. It registers
+//! lazily, on the first poll that finds it not yet due; dropping it removes the registration.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::clock::saturating_add;
+use crate::context::{expect_current, with_current};
+use crate::queue::TimerKey;
+
+/// Waits until `duration` has passed on the current loop's clock.
+///
+/// The deadline is fixed when `sleep` is called. A duration too large to add to the clock
+/// saturates to about thirty years instead of overflowing.
+///
+/// # Panics
+///
+/// Panics when called with no looplet loop running on this thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use looplet_timer::{Clock, TimerQueue};
+///
+/// let queue = TimerQueue::new(Clock::new_virtual());
+/// let _entered = queue.enter();
+/// let sleep = looplet_timer::sleep(Duration::MAX); // saturates, no overflow
+/// assert!(sleep.deadline() > looplet_timer::now());
+/// ```
+///
+/// # Cancellation
+///
+/// Dropping the `Sleep` cancels it and frees its place in the timer heap.
+#[track_caller]
+pub fn sleep(duration: Duration) -> Sleep {
+    let (now, sequence) = expect_current("looplet::sleep", |queue| {
+        (queue.now(), queue.next_sequence())
+    });
+    Sleep::new(saturating_add(now, duration), sequence)
+}
+
+/// Waits until `deadline` on the current loop's clock. A deadline in the past completes at
+/// the first poll.
+///
+/// # Panics
+///
+/// Panics when called with no looplet loop running on this thread.
+#[track_caller]
+pub fn sleep_until(deadline: Instant) -> Sleep {
+    let sequence = expect_current("looplet::sleep_until", |queue| queue.next_sequence());
+    Sleep::new(deadline, sequence)
+}
+
+/// The future returned by [`sleep`] and [`sleep_until`].
+#[must_use = "a Sleep does nothing unless awaited"]
+#[derive(Debug)]
+pub struct Sleep {
+    deadline: Instant,
+    sequence: u64,
+    registration: Option<Registration>,
+    elapsed: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Registration {
+    queue_id: u64,
+    key: TimerKey,
+}
+
+impl Sleep {
+    fn new(deadline: Instant, sequence: u64) -> Sleep {
+        Sleep {
+            deadline,
+            sequence,
+            registration: None,
+            elapsed: false,
+        }
+    }
+
+    /// The instant this sleep completes at.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+
+    /// Whether the deadline has been reached (as of the last poll, or now if a loop runs).
+    pub fn is_elapsed(&self) -> bool {
+        self.elapsed || with_current(|queue| queue.now() >= self.deadline).unwrap_or(false)
+    }
+
+    /// Moves the deadline, as if the sleep had just been created with it. The sleep keeps its
+    /// place among equal deadlines only if it is re-created; a reset one goes behind them.
+    ///
+    /// # Panics
+    ///
+    /// Panics when called with no looplet loop running on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use looplet_timer::{Clock, TimerQueue};
+    ///
+    /// let queue = TimerQueue::new(Clock::new_virtual());
+    /// let _entered = queue.enter();
+    /// let mut sleep = looplet_timer::sleep(Duration::from_secs(1));
+    /// sleep.reset(looplet_timer::now() + Duration::from_secs(5));
+    /// assert_eq!(sleep.deadline() - looplet_timer::now(), Duration::from_secs(5));
+    /// ```
+    #[track_caller]
+    pub fn reset(&mut self, deadline: Instant) {
+        self.deregister();
+        self.sequence = expect_current("Sleep::reset", |queue| queue.next_sequence());
+        self.deadline = deadline;
+        self.elapsed = false;
+    }
+
+    fn deregister(&mut self) {
+        if let Some(registration) = self.registration.take() {
+            // Off the loop (or on another loop) the entry cannot be reached; it stays until
+            // its deadline, when firing it wakes a waker nobody listens to.
+            with_current(|queue| {
+                if queue.id() == registration.queue_id {
+                    queue.cancel(registration.key);
+                }
+            });
+        }
+    }
+}
+
+impl Future for Sleep {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.elapsed {
+            return Poll::Ready(());
+        }
+        let step = expect_current("polling a looplet Sleep", |queue| {
+            if queue.now() >= this.deadline {
+                return Step::Due;
+            }
+            match this.registration {
+                Some(registration) if registration.queue_id == queue.id() => {
+                    if queue.update_waker(registration.key, cx.waker()) {
+                        Step::Waiting
+                    } else {
+                        // The queue fired it, so it is due even if `now` says otherwise.
+                        Step::Due
+                    }
+                }
+                _ => Step::Registered(Registration {
+                    queue_id: queue.id(),
+                    key: queue.register(this.deadline, this.sequence, cx.waker().clone()),
+                }),
+            }
+        });
+        match step {
+            Step::Due => {
+                this.deregister();
+                this.elapsed = true;
+                Poll::Ready(())
+            }
+            Step::Waiting => Poll::Pending,
+            Step::Registered(registration) => {
+                this.registration = Some(registration);
+                Poll::Pending
+            }
+        }
+    }
+}
+
+/// What one poll of a `Sleep` found, decided while the queue is at hand.
+enum Step {
+    Due,
+    Waiting,
+    Registered(Registration),
+}
+
+impl Drop for Sleep {
+    fn drop(&mut self) {
+        self.deregister();
+    }
+}

@@ -1,0 +1,157 @@
+//! `timeout`: run a future against a deadline.
+//!
+//! The body is always polled before the deadline is checked, so a zero or past deadline
+//! fires at the body's first suspension, never before it has had a chance to finish.
+//!
+//! When timeouts are nested and several have expired, the *outermost* one reports: while an
+//! expired timeout polls its body it raises a thread-local count, and an expired inner
+//! timeout that sees the count above zero stays pending instead of reporting — its enclosing
+//! timeout then returns `Elapsed` in the same poll.
+
+use std::cell::Cell;
+use std::error::Error;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use crate::context::expect_current;
+use crate::{sleep_until, Sleep};
+
+thread_local! {
+    /// How many expired timeouts are polling their bodies right now, on this thread.
+    static EXPIRED_OUTER_TIMEOUTS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Runs `future` for at most `duration`: its output, or [`Elapsed`] if the time ran out.
+///
+/// # Panics
+///
+/// Panics when called with no looplet loop running on this thread.
+///
+/// # Cancellation
+///
+/// When the time runs out the body is dropped, which cancels it.
+///
+/// # Examples
+///
+/// ```
+/// use std::future::{pending, Future};
+/// use std::pin::pin;
+/// use std::task::{Context, Poll, Waker};
+/// use std::time::Duration;
+/// use looplet_timer::{timeout, Clock, TimerQueue};
+///
+/// let queue = TimerQueue::new(Clock::new_virtual());
+/// let _entered = queue.enter();
+/// let mut cx = Context::from_waker(Waker::noop());
+///
+/// let mut quick = pin!(timeout(Duration::from_secs(1), async { 7 }));
+/// assert_eq!(quick.as_mut().poll(&mut cx), Poll::Ready(Ok(7)));
+///
+/// let mut stuck = pin!(timeout(Duration::ZERO, pending::<()>()));
+/// assert!(matches!(stuck.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+/// ```
+#[track_caller]
+pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
+    let sleep = crate::sleep(duration);
+    Timeout {
+        future: Box::pin(future),
+        sleep,
+    }
+}
+
+/// Runs `future` until `deadline` at most; see [`timeout`].
+///
+/// # Panics
+///
+/// Panics when called with no looplet loop running on this thread.
+#[track_caller]
+pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
+    Timeout {
+        future: Box::pin(future),
+        sleep: sleep_until(deadline),
+    }
+}
+
+/// The future returned by [`timeout`] and [`timeout_at`].
+#[must_use = "a Timeout does nothing unless awaited"]
+#[derive(Debug)]
+pub struct Timeout<F> {
+    future: Pin<Box<F>>,
+    sleep: Sleep,
+}
+
+impl<F> Timeout<F> {
+    /// The deadline the body must finish by.
+    pub fn deadline(&self) -> Instant {
+        self.sleep.deadline()
+    }
+}
+
+impl<F: Future> Future for Timeout<F> {
+    type Output = Result<F::Output, Elapsed>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.get_mut();
+        let expired =
+            expect_current("polling a looplet Timeout", |queue| queue.now()) >= this.deadline();
+        let enclosing_expired = EXPIRED_OUTER_TIMEOUTS.with(Cell::get) > 0;
+
+        let body = {
+            let _counted = expired.then(ExpiredGuard::enter);
+            this.future.as_mut().poll(cx)
+        };
+        if let Poll::Ready(output) = body {
+            return Poll::Ready(Ok(output));
+        }
+        if expired || Pin::new(&mut this.sleep).poll(cx).is_ready() {
+            if enclosing_expired {
+                // An enclosing timeout has expired too; it reports, in this same poll.
+                return Poll::Pending;
+            }
+            return Poll::Ready(Err(Elapsed {
+                deadline: this.deadline(),
+            }));
+        }
+        Poll::Pending
+    }
+}
+
+/// Counts one expired timeout as polling its body; uncounts it even if the body panics.
+struct ExpiredGuard;
+
+impl ExpiredGuard {
+    fn enter() -> ExpiredGuard {
+        EXPIRED_OUTER_TIMEOUTS.with(|count| count.set(count.get() + 1));
+        ExpiredGuard
+    }
+}
+
+impl Drop for ExpiredGuard {
+    fn drop(&mut self) {
+        let _ = EXPIRED_OUTER_TIMEOUTS.try_with(|count| count.set(count.get().saturating_sub(1)));
+    }
+}
+
+/// The error of a [`timeout`] whose time ran out before its body finished.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Elapsed {
+    deadline: Instant,
+}
+
+impl Elapsed {
+    /// The deadline that passed.
+    pub fn deadline(&self) -> Instant {
+        self.deadline
+    }
+}
+
+impl fmt::Display for Elapsed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("deadline has elapsed before the future completed")
+    }
+}
+
+impl Error for Elapsed {}
