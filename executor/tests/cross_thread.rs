@@ -1,0 +1,170 @@
+//! Wakes and work from other threads: the remote queue wakes a parked loop, `Handle`
+//! submissions all arrive, and wakers that outlive their task or loop do nothing.
+
+mod support;
+
+use std::future::poll_fn;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Poll, Waker};
+use std::time::Duration;
+
+use looplet_executor::{create_task, handle, run, yield_now, Runner};
+use support::within;
+
+#[test]
+fn a_wake_from_another_thread_wakes_a_parked_loop() {
+    let woken_after = within(Duration::from_secs(20), || {
+        run(async {
+            let waker_slot: Arc<Mutex<Option<Waker>>> = Arc::default();
+            let ready = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (slot, flag) = (waker_slot.clone(), ready.clone());
+            let waiter = create_task(poll_fn(move |cx| {
+                if flag.load(Ordering::SeqCst) {
+                    return Poll::Ready("woken");
+                }
+                *slot.lock().unwrap() = Some(cx.waker().clone());
+                Poll::Pending
+            }));
+            // Let the waiter register, then wake it from a thread once the loop has
+            // nothing else to do and parks (no timers: it parks until the remote wake).
+            yield_now().await;
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                ready.store(true, Ordering::SeqCst);
+                let waker = waker_slot.lock().unwrap().take().unwrap();
+                waker.wake();
+            });
+            waiter.await.unwrap()
+        })
+    });
+    assert_eq!(woken_after, "woken");
+}
+
+#[test]
+fn handle_spawns_from_four_threads_all_arrive() {
+    const THREADS: usize = 4;
+    const PER_THREAD: usize = 10_000;
+    let total = within(Duration::from_secs(60), || {
+        let mut runner = Runner::new();
+        let handle = runner.handle();
+        runner.run(async move {
+            let submitters: Vec<_> = (0..THREADS)
+                .map(|thread| {
+                    let handle = handle.clone();
+                    std::thread::spawn(move || {
+                        let tasks: Vec<_> = (0..PER_THREAD)
+                            .map(|i| handle.spawn(async move { thread * PER_THREAD + i }))
+                            .collect();
+                        tasks
+                            .into_iter()
+                            .map(|task| task.join().unwrap())
+                            .sum::<usize>()
+                    })
+                })
+                .collect();
+            // Keep the loop running (and parking) until every submitter is done.
+            let mut total = 0;
+            for submitter in submitters {
+                while !submitter.is_finished() {
+                    looplet_timer::sleep(Duration::from_millis(1)).await;
+                }
+                total += submitter.join().unwrap();
+            }
+            total
+        })
+    });
+    let n = THREADS * PER_THREAD;
+    assert_eq!(total, n * (n - 1) / 2);
+}
+
+#[test]
+fn a_remote_task_can_be_awaited_on_the_loop_itself() {
+    let value = run(async { handle().spawn(async { 6 * 7 }).await.unwrap() });
+    assert_eq!(value, 42);
+}
+
+#[test]
+fn joining_a_remote_task_on_its_own_loop_is_refused_instead_of_deadlocking() {
+    let message = run(async {
+        let task = handle().spawn(async {});
+        let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.join()));
+        let payload = refused.unwrap_err();
+        payload.downcast_ref::<&str>().unwrap().to_string()
+    });
+    assert!(message.contains(".await it instead"), "{message}");
+}
+
+#[test]
+fn work_submitted_after_the_loop_closed_reports_cancellation_instead_of_hanging() {
+    let runner = Runner::new();
+    let handle = runner.handle();
+    drop(runner);
+    assert!(handle.is_closed());
+    let error = within(Duration::from_secs(10), move || {
+        handle.spawn(async { 1 }).join().unwrap_err()
+    });
+    assert!(error.is_cancelled());
+}
+
+#[test]
+fn work_pending_when_the_loop_closes_reports_cancellation() {
+    let mut runner = Runner::new();
+    let handle = runner.handle();
+    runner.run(async {});
+    // Submitted while no run() is active: it waits in the remote queue, then the loop closes.
+    let task = handle.spawn(async { 1 });
+    drop(runner);
+    assert!(task.join().unwrap_err().is_cancelled());
+}
+
+#[test]
+fn a_waker_used_after_its_task_finished_does_nothing() {
+    let polls = Arc::new(AtomicUsize::new(0));
+    let counter = polls.clone();
+    let mut runner = Runner::new();
+    let kept = runner.run(async move {
+        let task = create_task(poll_fn(move |cx| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            Poll::Ready(cx.waker().clone())
+        }));
+        let waker = task.await.unwrap();
+        // The next task reuses the slot; the stale waker must not reach it.
+        let next = create_task(std::future::pending::<()>());
+        waker.wake_by_ref();
+        yield_now().await;
+        yield_now().await;
+        drop(next);
+        waker
+    });
+    assert_eq!(polls.load(Ordering::SeqCst), 1);
+    kept.wake_by_ref();
+    std::thread::spawn(move || kept.wake()).join().unwrap();
+    assert_eq!(
+        runner.stats().polls,
+        2,
+        "the pending task was polled once, nothing more"
+    );
+}
+
+#[test]
+fn a_waker_used_after_its_loop_is_gone_does_nothing() {
+    let waker = run(async {
+        let task = create_task(poll_fn(|cx| Poll::Ready(cx.waker().clone())));
+        task.await.unwrap()
+    });
+    waker.wake_by_ref();
+    let from_thread = waker.clone();
+    std::thread::spawn(move || from_thread.wake())
+        .join()
+        .unwrap();
+    drop(waker);
+}
+
+#[test]
+fn wakers_are_send_and_sync_and_handles_are_send_and_clone() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send_clone<T: Send + Clone>() {}
+    send_sync::<Waker>();
+    send_clone::<looplet_executor::Handle>();
+}

@@ -1,0 +1,59 @@
+//! Helpers shared by the executor's integration tests: a virtual-clock runner, an event
+//! trace, and a deadline that fails a test instead of letting it hang CI.
+
+#![allow(dead_code)]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use looplet_executor::Runner;
+
+/// A runner on the virtual clock: sleeps take no real time and elapsed time is exact.
+pub fn virtual_runner() -> Runner {
+    Runner::builder().virtual_clock(true).build()
+}
+
+/// An ordered log of events, cheap to clone into tasks.
+#[derive(Clone, Default)]
+pub struct Trace(Rc<RefCell<Vec<String>>>);
+
+impl Trace {
+    pub fn new() -> Trace {
+        Trace::default()
+    }
+
+    pub fn push(&self, event: impl Into<String>) {
+        self.0.borrow_mut().push(event.into());
+    }
+
+    pub fn events(&self) -> Vec<String> {
+        self.0.borrow().clone()
+    }
+}
+
+/// Runs `body` on its own thread and fails the test if it has not finished within
+/// `limit`: a lost wake-up shows up as a failure, not as a CI job that never ends.
+pub fn within<T: Send + 'static>(limit: Duration, body: impl FnOnce() -> T + Send + 'static) -> T {
+    let (done, finished) = mpsc::channel();
+    let worker = std::thread::spawn(move || {
+        let _ = done.send(body());
+    });
+    match finished.recv_timeout(limit) {
+        Ok(value) => {
+            worker.join().expect("the test body's thread");
+            value
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            // The body panicked: re-raise its panic here.
+            match worker.join() {
+                Err(payload) => std::panic::resume_unwind(payload),
+                Ok(()) => unreachable!("the body sent nothing but returned"),
+            }
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            panic!("test body still running after {limit:?}: a hang")
+        }
+    }
+}
