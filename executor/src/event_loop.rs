@@ -33,14 +33,13 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use futures_task::waker_ref;
 use looplet_timer::{Clock, TimerQueue};
 use slab::Slab;
 
 use crate::remote::Remote;
 use crate::stats::LoopStats;
 use crate::task::{new_task, Completion, PollOutcome, RawTask, Task, TaskId, TaskState};
-use crate::waker::TaskWaker;
+use crate::waker::PollWaker;
 use crate::{context, trace};
 
 /// Where a loop is in its life: `Open` → (`close`) `Closing` → `Closed`.
@@ -63,6 +62,21 @@ struct Slot {
     task: Rc<dyn RawTask>,
 }
 
+/// The loop's own counters, one `Cell` each so that counting is a single add.
+#[derive(Default)]
+struct Counters {
+    spawned: Cell<u64>,
+    polls: Cell<u64>,
+    local_wakes: Cell<u64>,
+    remote_wakes: Cell<u64>,
+    parks: Cell<u64>,
+}
+
+#[inline]
+fn bump(counter: &Cell<u64>) {
+    counter.set(counter.get() + 1);
+}
+
 /// One event loop's state.
 pub(crate) struct Core {
     remote: Arc<Remote>,
@@ -74,7 +88,7 @@ pub(crate) struct Core {
     next_number: Cell<u64>,
     main_queued: Cell<bool>,
     phase: Cell<Phase>,
-    stats: Cell<LoopStats>,
+    counters: Counters,
     /// Wakers of due timers, kept between ticks so firing allocates nothing.
     due_scratch: RefCell<Vec<Waker>>,
     pub(crate) trace: trace::Tracer,
@@ -91,7 +105,7 @@ impl Core {
             next_number: Cell::new(1),
             main_queued: Cell::new(false),
             phase: Cell::new(Phase::Open),
-            stats: Cell::new(LoopStats::default()),
+            counters: Counters::default(),
             due_scratch: RefCell::new(Vec::new()),
             trace: tracer,
         })
@@ -113,12 +127,6 @@ impl Core {
         self.phase.get() == Phase::Closed
     }
 
-    fn bump(&self, f: impl FnOnce(&mut LoopStats)) {
-        let mut stats = self.stats.get();
-        f(&mut stats);
-        self.stats.set(stats);
-    }
-
     pub(crate) fn stats(&self) -> LoopStats {
         let tasks = self.tasks.borrow();
         LoopStats {
@@ -126,7 +134,11 @@ impl Core {
             slab_capacity: tasks.capacity(),
             ready_len: self.ready.borrow().len(),
             timers: self.timers.stats(),
-            ..self.stats.get()
+            spawned: self.counters.spawned.get(),
+            polls: self.counters.polls.get(),
+            local_wakes: self.counters.local_wakes.get(),
+            remote_wakes: self.counters.remote_wakes.get(),
+            parks: self.counters.parks.get(),
         }
     }
 
@@ -147,11 +159,7 @@ impl Core {
             slot: entry.key() as u32,
             number,
         };
-        let waker = Arc::new(TaskWaker {
-            remote: Arc::clone(&self.remote),
-            id,
-        });
-        let (raw, join) = new_task(id, name, waker, Rc::downgrade(self), future);
+        let (raw, join) = new_task(id, name, Rc::downgrade(self), future);
         entry.insert(Slot {
             number,
             queued: true,
@@ -159,9 +167,11 @@ impl Core {
         });
         drop(tasks);
         self.ready.borrow_mut().push_back(id);
-        self.bump(|stats| stats.spawned += 1);
+        bump(&self.counters.spawned);
         let task = Task::from_cell(join);
-        self.trace.task_created(self, id, &task.name());
+        if self.trace.is_enabled() {
+            self.trace.task_created(self, id, &task.name());
+        }
         task
     }
 
@@ -188,11 +198,18 @@ impl Core {
                 slot.queued = true;
                 ready.push_back(id);
                 drop((tasks, ready));
-                self.bump(|stats| stats.local_wakes += 1);
+                bump(&self.counters.local_wakes);
                 self.trace.task_woken(self, id, false);
             }
         }
         true
+    }
+
+    /// Queues task `id` from the loop's own thread, running or not.
+    pub(crate) fn schedule(&self, id: TaskId) {
+        if !self.schedule_local(id) {
+            self.remote.wake(id);
+        }
     }
 
     pub(crate) fn call_soon(&self, callback: Box<dyn FnOnce()>) {
@@ -208,10 +225,8 @@ impl Core {
         );
         let _entered = context::enter(self);
         let mut future = pin!(future);
-        let main_waker = Arc::new(TaskWaker {
-            remote: Arc::clone(&self.remote),
-            id: TaskId::MAIN,
-        });
+        let main_waker_cache = Cell::new(None);
+        let main_waker = PollWaker::new(&self.remote, TaskId::MAIN, &main_waker_cache);
         self.drain_remote();
         self.schedule_local(TaskId::MAIN);
         loop {
@@ -227,9 +242,11 @@ impl Core {
                     continue;
                 }
                 self.main_queued.set(false);
-                let waker = waker_ref(&main_waker);
-                let mut cx = Context::from_waker(&waker);
-                match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+                let polled = main_waker.with_waker(|waker| {
+                    let mut cx = Context::from_waker(waker);
+                    catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
+                });
+                match polled {
                     Ok(Poll::Ready(output)) => return output,
                     Ok(Poll::Pending) => {}
                     Err(payload) => resume_unwind(payload),
@@ -261,10 +278,11 @@ impl Core {
             return;
         }
         header.state.set(TaskState::Running);
-        self.bump(|stats| stats.polls += 1);
+        bump(&self.counters.polls);
         self.trace.poll_started(self, id);
-        let waker = waker_ref(&header.waker);
-        let outcome = task.poll_future(&mut Context::from_waker(&waker));
+        let poll_waker = PollWaker::new(&self.remote, id, &header.owned_waker);
+        let outcome =
+            poll_waker.with_waker(|waker| task.poll_future(&mut Context::from_waker(waker)));
         self.trace.poll_ended(self, id);
         match outcome {
             PollOutcome::Pending => {
@@ -322,7 +340,7 @@ impl Core {
 
     fn drain_remote(&self) {
         while let Some(id) = self.remote.pop_woken() {
-            self.bump(|stats| stats.remote_wakes += 1);
+            bump(&self.counters.remote_wakes);
             self.trace.task_woken(self, id, true);
             self.schedule_local(id);
         }
@@ -351,7 +369,7 @@ impl Core {
             self.remote.unparked();
             return;
         }
-        self.bump(|stats| stats.parks += 1);
+        bump(&self.counters.parks);
         match deadline {
             Some(deadline) => {
                 let now = clock.now();

@@ -31,6 +31,11 @@ impl Tracer {
     }
 
     #[inline]
+    pub(crate) fn is_enabled(&self) -> bool {
+        self.enabled
+    }
+
+    #[inline]
     fn emit(&self, core: &Core, event: std::fmt::Arguments<'_>) {
         let now = core.timers().now();
         let origin = match self.origin.get() {

@@ -168,3 +168,45 @@ fn wakers_are_send_and_sync_and_handles_are_send_and_clone() {
     send_sync::<Waker>();
     send_clone::<looplet_executor::Handle>();
 }
+
+#[test]
+fn the_poll_waker_can_be_cloned_and_used_from_a_scoped_thread_during_the_poll() {
+    let polls = within(Duration::from_secs(20), || {
+        run(async {
+            let mut polls = 0;
+            poll_fn(|cx| {
+                polls += 1;
+                if polls == 1 {
+                    // Borrowed waker used off the loop thread while the poll is running.
+                    std::thread::scope(|scope| {
+                        scope.spawn(|| {
+                            let owned = cx.waker().clone();
+                            cx.waker().wake_by_ref();
+                            owned.wake();
+                        });
+                    });
+                    return Poll::Pending;
+                }
+                Poll::Ready(())
+            })
+            .await;
+            polls
+        })
+    });
+    assert_eq!(polls, 2, "the remote wakes queued the main future once");
+}
+
+#[test]
+fn clones_of_the_poll_waker_on_the_loop_thread_share_one_owned_waker() {
+    run(async {
+        let task = create_task(poll_fn(|cx| {
+            let first = cx.waker().clone();
+            let second = cx.waker().clone();
+            Poll::Ready(first.will_wake(&second))
+        }));
+        assert!(
+            task.await.unwrap(),
+            "both clones are the cached owned waker"
+        );
+    });
+}

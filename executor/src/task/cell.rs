@@ -14,13 +14,11 @@ use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::{Rc, Weak};
-use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use super::error::panic_message;
 use super::{Completion, Task, TaskError, TaskId, TaskState};
 use crate::event_loop::Core;
-use crate::waker::TaskWaker;
 
 /// What the loop needs from a task, whatever its future's type.
 pub(crate) trait RawTask {
@@ -65,8 +63,10 @@ pub(crate) struct Header {
     /// Whether anyone took the outcome or had a callback to look at it; an unobserved panic
     /// is reported on stderr when the task is freed.
     observed: Cell<bool>,
-    pub(crate) waker: Arc<TaskWaker>,
-    join_waker: RefCell<Option<Waker>>,
+    /// The task's owned waker, made on the first clone of its poll waker (`crate::waker`).
+    pub(crate) owned_waker: Cell<Option<Waker>>,
+    /// The waker of whoever awaits the handle; taken (never borrowed) to read it.
+    join_waker: Cell<Option<Waker>>,
     pub(crate) core: Weak<Core>,
 }
 
@@ -99,7 +99,6 @@ struct TaskCell<F: Future> {
 pub(crate) fn new_task<F>(
     id: TaskId,
     name: Option<Box<str>>,
-    waker: Arc<TaskWaker>,
     core: Weak<Core>,
     future: F,
 ) -> (Rc<dyn RawTask>, Rc<dyn JoinCell<F::Output>>)
@@ -113,8 +112,8 @@ where
             state: Cell::new(TaskState::Idle),
             cancel_requested: Cell::new(false),
             observed: Cell::new(false),
-            waker,
-            join_waker: RefCell::new(None),
+            owned_waker: Cell::new(None),
+            join_waker: Cell::new(None),
             core,
         },
         stage: RefCell::new(Stage::Running(future)),
@@ -170,8 +169,7 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
 
     fn complete(self: Rc<Self>, completion: Completion) {
         self.header.state.set(TaskState::Done(completion));
-        let join_waker = self.header.join_waker.borrow_mut().take();
-        if let Some(waker) = join_waker {
+        if let Some(waker) = self.header.join_waker.take() {
             waker.wake();
         }
         let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
@@ -195,11 +193,11 @@ impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
         if self.header.is_done() {
             return Poll::Ready(self.take_outcome());
         }
-        let mut join_waker = self.header.join_waker.borrow_mut();
-        match &*join_waker {
-            Some(waker) if waker.will_wake(cx.waker()) => {}
-            _ => *join_waker = Some(cx.waker().clone()),
-        }
+        let waker = match self.header.join_waker.take() {
+            Some(waker) if waker.will_wake(cx.waker()) => waker,
+            _ => cx.waker().clone(),
+        };
+        self.header.join_waker.set(Some(waker));
         Poll::Pending
     }
 

@@ -18,6 +18,11 @@ use std::fmt;
 /// });
 /// ```
 pub struct TaskError {
+    // Boxed: errors are rare, and a small `TaskError` keeps every task's cell small.
+    inner: Box<Inner>,
+}
+
+struct Inner {
     kind: Kind,
     task: String,
 }
@@ -30,62 +35,56 @@ enum Kind {
 }
 
 impl TaskError {
-    pub(crate) fn cancelled(task: String) -> TaskError {
+    fn new(kind: Kind, task: String) -> TaskError {
         TaskError {
-            kind: Kind::Cancelled,
-            task,
+            inner: Box::new(Inner { kind, task }),
         }
+    }
+
+    pub(crate) fn cancelled(task: String) -> TaskError {
+        TaskError::new(Kind::Cancelled, task)
     }
 
     pub(crate) fn panicked(task: String, payload: Box<dyn Any + Send + 'static>) -> TaskError {
-        TaskError {
-            kind: Kind::Panicked(payload),
-            task,
-        }
+        TaskError::new(Kind::Panicked(payload), task)
     }
 
     pub(crate) fn not_done(task: String) -> TaskError {
-        TaskError {
-            kind: Kind::NotDone,
-            task,
-        }
+        TaskError::new(Kind::NotDone, task)
     }
 
     pub(crate) fn taken(task: String) -> TaskError {
-        TaskError {
-            kind: Kind::Taken,
-            task,
-        }
+        TaskError::new(Kind::Taken, task)
     }
 
     /// Whether the task was cancelled before it finished.
     pub fn is_cancelled(&self) -> bool {
-        matches!(self.kind, Kind::Cancelled)
+        matches!(self.inner.kind, Kind::Cancelled)
     }
 
     /// Whether the task panicked; [`into_panic`](TaskError::into_panic) hands the payload back.
     pub fn is_panic(&self) -> bool {
-        matches!(self.kind, Kind::Panicked(_))
+        matches!(self.inner.kind, Kind::Panicked(_))
     }
 
     /// Whether the outcome was asked for before the task finished.
     pub fn is_not_done(&self) -> bool {
-        matches!(self.kind, Kind::NotDone)
+        matches!(self.inner.kind, Kind::NotDone)
     }
 
     /// Whether the outcome had already been taken (by `.await` or [`Task::result`](crate::Task::result)).
     pub fn is_taken(&self) -> bool {
-        matches!(self.kind, Kind::Taken)
+        matches!(self.inner.kind, Kind::Taken)
     }
 
     /// The name of the task this error is about.
     pub fn task_name(&self) -> &str {
-        &self.task
+        &self.inner.task
     }
 
     /// The panic's message, when the task panicked with a string.
     pub fn panic_message(&self) -> Option<&str> {
-        match &self.kind {
+        match &self.inner.kind {
             Kind::Panicked(payload) => panic_message(payload.as_ref()),
             _ => None,
         }
@@ -107,12 +106,10 @@ impl TaskError {
 
     /// The panic payload, or the error itself when the task did not panic.
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
-        match self.kind {
+        let Inner { kind, task } = *self.inner;
+        match kind {
             Kind::Panicked(payload) => Ok(payload),
-            kind => Err(TaskError {
-                kind,
-                task: self.task,
-            }),
+            kind => Err(TaskError::new(kind, task)),
         }
     }
 }
@@ -127,8 +124,8 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> Option<&str> {
 
 impl fmt::Display for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let task = &self.task;
-        match &self.kind {
+        let task = &self.inner.task;
+        match &self.inner.kind {
             Kind::Cancelled => write!(f, "{task} was cancelled"),
             Kind::Panicked(payload) => match panic_message(payload.as_ref()) {
                 Some(message) => write!(f, "{task} panicked: {message}"),
@@ -148,7 +145,7 @@ impl fmt::Display for TaskError {
 
 impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match &self.kind {
+        let kind = match &self.inner.kind {
             Kind::Cancelled => "Cancelled",
             Kind::Panicked(_) => "Panicked",
             Kind::NotDone => "NotDone",
@@ -156,7 +153,7 @@ impl fmt::Debug for TaskError {
         };
         f.debug_struct("TaskError")
             .field("kind", &kind)
-            .field("task", &self.task)
+            .field("task", &self.inner.task)
             .field("message", &self.panic_message())
             .finish()
     }

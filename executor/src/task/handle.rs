@@ -94,7 +94,11 @@ impl<T> Task<T> {
             return false;
         }
         if !header.cancel_requested.replace(true) {
-            crate::waker::wake(&header.waker.remote, header.id);
+            // A handle lives on its loop's thread, so the local path is always open; with
+            // the loop gone there is nothing left to cancel.
+            if let Some(core) = header.core.upgrade() {
+                core.schedule(header.id);
+            }
         }
         true
     }
