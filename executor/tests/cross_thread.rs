@@ -178,10 +178,11 @@ fn the_poll_waker_can_be_cloned_and_used_from_a_scoped_thread_during_the_poll() 
                 polls += 1;
                 if polls == 1 {
                     // Borrowed waker used off the loop thread while the poll is running.
+                    let waker = cx.waker();
                     std::thread::scope(|scope| {
                         scope.spawn(|| {
-                            let owned = cx.waker().clone();
-                            cx.waker().wake_by_ref();
+                            let owned = waker.clone();
+                            waker.wake_by_ref();
                             owned.wake();
                         });
                     });
