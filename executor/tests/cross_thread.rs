@@ -44,8 +44,8 @@ fn a_wake_from_another_thread_wakes_a_parked_loop() {
 #[test]
 fn handle_spawns_from_four_threads_all_arrive() {
     const THREADS: usize = 4;
-    const PER_THREAD: usize = 10_000;
-    let total = within(Duration::from_secs(60), || {
+    let per_thread = support::scaled(10_000);
+    let total = within(Duration::from_secs(60), move || {
         let mut runner = Runner::new();
         let handle = runner.handle();
         runner.run(async move {
@@ -53,8 +53,8 @@ fn handle_spawns_from_four_threads_all_arrive() {
                 .map(|thread| {
                     let handle = handle.clone();
                     std::thread::spawn(move || {
-                        let tasks: Vec<_> = (0..PER_THREAD)
-                            .map(|i| handle.spawn(async move { thread * PER_THREAD + i }))
+                        let tasks: Vec<_> = (0..per_thread)
+                            .map(|i| handle.spawn(async move { thread * per_thread + i }))
                             .collect();
                         tasks
                             .into_iter()
@@ -74,7 +74,7 @@ fn handle_spawns_from_four_threads_all_arrive() {
             total
         })
     });
-    let n = THREADS * PER_THREAD;
+    let n = THREADS * per_thread;
     assert_eq!(total, n * (n - 1) / 2);
 }
 

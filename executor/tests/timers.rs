@@ -14,14 +14,14 @@ use support::virtual_runner;
 
 #[test]
 fn a_hundred_thousand_concurrent_sleeps_fire_in_deadline_order() {
-    const N: u64 = 100_000;
-    let fired = Rc::new(RefCell::new(Vec::with_capacity(N as usize)));
+    let n = support::scaled(100_000) as u64;
+    let fired = Rc::new(RefCell::new(Vec::with_capacity(n as usize)));
     let log = fired.clone();
     let mut runner = virtual_runner();
     runner.run(async move {
         // A fixed scramble of 0..N (multiplying by a number coprime with N permutes it).
-        for i in 0..N {
-            let delay = (i * 7_919) % N;
+        for i in 0..n {
+            let delay = (i * 7_919) % n;
             let log = log.clone();
             drop(create_task(async move {
                 sleep(Duration::from_micros(delay)).await;
@@ -31,7 +31,7 @@ fn a_hundred_thousand_concurrent_sleeps_fire_in_deadline_order() {
     });
     runner.run(async { sleep(Duration::from_secs(1)).await });
     let fired = fired.borrow();
-    assert_eq!(fired.len(), N as usize);
+    assert_eq!(fired.len(), n as usize);
     assert!(
         fired.windows(2).all(|pair| pair[0] < pair[1]),
         "fired out of order"
@@ -157,10 +157,11 @@ fn huge_durations_saturate_instead_of_overflowing() {
 
 #[test]
 fn a_million_timeouts_that_finish_early_leave_the_heap_small() {
+    let n = support::scaled(1_000_000) as u64;
     let mut runner = virtual_runner();
-    let peak_heap = runner.run(async {
+    let peak_heap = runner.run(async move {
         let mut peak = 0;
-        for _ in 0..1_000_000u32 {
+        for _ in 0..n {
             // Registered (the body suspends once), then dropped long before its deadline.
             let result = timeout(Duration::from_secs(60), yield_now()).await;
             assert!(result.is_ok());
@@ -169,8 +170,8 @@ fn a_million_timeouts_that_finish_early_leave_the_heap_small() {
         peak
     });
     let stats = runner.stats().timers;
-    assert_eq!(stats.set, 1_000_000);
-    assert_eq!(stats.cancelled, 1_000_000);
+    assert_eq!(stats.set, n);
+    assert_eq!(stats.cancelled, n);
     assert_eq!(stats.live, 0);
     assert!(
         peak_heap <= 130,

@@ -1,5 +1,6 @@
 //! Helpers shared by the executor's integration tests: a virtual-clock runner, an event
-//! trace, and a deadline that fails a test instead of letting it hang CI.
+//! trace, a deadline that fails a test instead of letting it hang CI, and a size knob that
+//! shrinks the big tests for slow runs (valgrind).
 
 #![allow(dead_code)]
 
@@ -13,6 +14,18 @@ use looplet_executor::Runner;
 /// A runner on the virtual clock: sleeps take no real time and elapsed time is exact.
 pub fn virtual_runner() -> Runner {
     Runner::builder().virtual_clock(true).build()
+}
+
+/// `n` at full size, or `n / 100` (at least 1) when `LOOPLET_TEST_REDUCED=1` asks for a
+/// reduced run: `.ci/run` sets it for the valgrind pass, where every instruction costs about
+/// fifty times more. Use it for sizes only, never to skip a check.
+pub fn scaled(n: usize) -> usize {
+    let reduced = std::env::var_os("LOOPLET_TEST_REDUCED").is_some_and(|value| value == "1");
+    if reduced {
+        (n / 100).max(1)
+    } else {
+        n
+    }
 }
 
 /// An ordered log of events, cheap to clone into tasks.
