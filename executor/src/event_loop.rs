@@ -283,7 +283,8 @@ impl Core {
         let poll_waker = PollWaker::new(&self.remote, id, &header.owned_waker);
         let outcome =
             poll_waker.with_waker(|waker| task.poll_future(&mut Context::from_waker(waker)));
-        self.trace.poll_ended(self, id);
+        self.trace
+            .poll_ended(self, id, || header.name().into_owned());
         match outcome {
             PollOutcome::Pending => {
                 header.state.set(TaskState::Idle);
@@ -360,7 +361,7 @@ impl Core {
         let clock = self.timers.clock();
         if clock.is_virtual() {
             if let Some(deadline) = deadline {
-                self.trace.parked(self, deadline - clock.now());
+                self.trace.parked(self, Some(deadline - clock.now()));
                 clock.advance_to(deadline);
                 return;
             }
@@ -374,12 +375,12 @@ impl Core {
             Some(deadline) => {
                 let now = clock.now();
                 if deadline > now {
-                    self.trace.parked(self, deadline - now);
+                    self.trace.parked(self, Some(deadline - now));
                     std::thread::park_timeout(deadline - now);
                 }
             }
             None => {
-                self.trace.parked_forever(self);
+                self.trace.parked(self, None);
                 std::thread::park();
             }
         }
@@ -396,6 +397,17 @@ impl Core {
         // Enter the loop so `Drop` code can still reach timers and `create_task`; if another
         // loop runs on this thread (a Runner dropped inside a task) do without.
         let entered = context::try_enter(self);
+        if self.trace.is_debug() {
+            let mut pending: Vec<_> = self
+                .tasks
+                .borrow()
+                .iter()
+                .map(|(_, slot)| (slot.number, slot.task.header().name().into_owned()))
+                .collect();
+            pending.sort();
+            let names: Vec<String> = pending.into_iter().map(|(_, name)| name).collect();
+            self.trace.closing_with_pending(&names);
+        }
         for _round in 0..1_000 {
             let mut left: Vec<Rc<dyn RawTask>> = {
                 let mut tasks = self.tasks.borrow_mut();
@@ -430,6 +442,7 @@ impl Core {
         }
         self.phase.set(Phase::Closed);
         self.remote.close();
+        self.trace.finish();
         drop(entered);
     }
 }

@@ -14,7 +14,10 @@ use looplet_timer::Clock;
 
 use crate::event_loop::Core;
 use crate::stats::LoopStats;
-use crate::trace::Tracer;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::trace::{TraceSettings, Tracer};
 use crate::Handle;
 
 /// Runs `future` to completion on a new loop, cancels whatever tasks are left, and returns
@@ -164,6 +167,9 @@ impl fmt::Debug for Runner {
 pub struct Builder {
     virtual_clock: Option<bool>,
     trace: Option<bool>,
+    trace_file: Option<PathBuf>,
+    debug: Option<bool>,
+    slow_poll_threshold: Option<Duration>,
 }
 
 impl Builder {
@@ -172,6 +178,9 @@ impl Builder {
         Builder {
             virtual_clock: None,
             trace: None,
+            trace_file: None,
+            debug: None,
+            slow_poll_threshold: None,
         }
     }
 
@@ -182,9 +191,53 @@ impl Builder {
         self
     }
 
-    /// Print one line per loop event on stderr. Overrides `LOOPLET_TRACE`.
+    /// Print one line per loop event on stderr. Overrides `LOOPLET_TRACE=1`.
     pub fn trace(mut self, enabled: bool) -> Builder {
         self.trace = Some(enabled);
+        self
+    }
+
+    /// Also record the loop's events in the Chrome trace-event format, written to `path`
+    /// when the runner closes; open it in <https://ui.perfetto.dev> or `chrome://tracing`.
+    /// Same as `LOOPLET_TRACE=path.json`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// let path = std::env::temp_dir().join("looplet-builder-doc.json");
+    /// let mut runner = looplet_executor::Runner::builder()
+    ///     .virtual_clock(true)
+    ///     .trace_file(&path)
+    ///     .build();
+    /// runner.run(async {
+    ///     let task = looplet_executor::create_task(async {
+    ///         looplet_timer::sleep(Duration::from_secs(1)).await;
+    ///     });
+    ///     task.await.unwrap();
+    /// });
+    /// drop(runner);
+    /// let json = std::fs::read_to_string(&path).unwrap();
+    /// assert!(json.starts_with("{\"traceEvents\""));
+    /// assert!(json.contains("\"Task-1\""));
+    /// ```
+    pub fn trace_file(mut self, path: impl Into<PathBuf>) -> Builder {
+        self.trace_file = Some(path.into());
+        self
+    }
+
+    /// Debug mode (asyncio's): warn on stderr when one poll blocks the loop longer than
+    /// the [slow-poll threshold](Builder::slow_poll_threshold), and when the runner closes
+    /// with tasks still pending. Overrides `LOOPLET_DEBUG`.
+    pub fn debug(mut self, enabled: bool) -> Builder {
+        self.debug = Some(enabled);
+        self
+    }
+
+    /// How long one poll may take before debug mode warns; 100 ms unless set.
+    pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
+        self.slow_poll_threshold = Some(threshold);
         self
     }
 
@@ -198,9 +251,19 @@ impl Builder {
         } else {
             Clock::new_real()
         };
-        let trace = self.trace.unwrap_or_else(Tracer::from_env);
+        let mut settings = TraceSettings::from_env();
+        if let Some(text) = self.trace {
+            settings.text = text;
+        }
+        if let Some(path) = self.trace_file {
+            settings.chrome_file = Some(path);
+        }
+        if let Some(debug) = self.debug {
+            settings.debug = debug;
+        }
+        settings.slow_poll_threshold = self.slow_poll_threshold;
         Runner {
-            core: Core::new(clock, Tracer::new(trace)),
+            core: Core::new(clock, Tracer::new(settings)),
         }
     }
 }

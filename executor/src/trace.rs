@@ -1,33 +1,90 @@
-//! Trace mode: one line per loop event on stderr, stamped with the loop's clock.
+//! Watching the loop work: a text trace, a Chrome trace file, and debug warnings.
 //!
-//! Switched on by [`Builder::trace`](crate::Builder::trace) or by the environment variable
-//! `LOOPLET_TRACE=1`. When it is off every hook is one branch on an `Option`, which the
-//! `trace_off` bench shows is within noise.
+//! * **Text trace** — one line per loop event on stderr, stamped with the loop's clock:
+//!   task created, polled, woken (local or remote), finished (how), timers fired, idle.
+//!   On with [`Builder::trace`](crate::Builder::trace) or `LOOPLET_TRACE=1`.
+//! * **Chrome trace** — the same events in the Chrome trace-event format, written when the
+//!   loop closes: open the file in <https://ui.perfetto.dev> or `chrome://tracing`. One row
+//!   per task, a slice for its life and one for each poll. On with
+//!   [`Builder::trace_file`](crate::Builder::trace_file) or `LOOPLET_TRACE=trace.json` (any
+//!   value ending in `.json`).
+//! * **Debug mode** (asyncio's debug mode) — warns on stderr, naming the task, when one
+//!   poll blocks the loop longer than a threshold (100 ms unless set), and when a runner
+//!   closes with tasks still pending. On with [`Builder::debug`](crate::Builder::debug) or
+//!   `LOOPLET_DEBUG=1`.
+//!
+//! With all three off, every hook is one predictable branch on `enabled` (the `trace_off`
+//! numbers in `docs/BENCHMARKS.md` measure it).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::fmt::Write as _;
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::event_loop::Core;
 use crate::task::{Completion, TaskId};
 
-/// Writes trace lines when enabled; does nothing (one branch) otherwise.
+/// What to watch; built by [`Builder`](crate::Builder).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TraceSettings {
+    pub(crate) text: bool,
+    pub(crate) chrome_file: Option<PathBuf>,
+    pub(crate) debug: bool,
+    pub(crate) slow_poll_threshold: Option<Duration>,
+}
+
+impl TraceSettings {
+    /// Fills unset choices from `LOOPLET_TRACE` and `LOOPLET_DEBUG`.
+    pub(crate) fn from_env() -> TraceSettings {
+        let mut settings = TraceSettings::default();
+        if let Some(value) = std::env::var_os("LOOPLET_TRACE") {
+            let value = PathBuf::from(value);
+            if value
+                .extension()
+                .is_some_and(|extension| extension == "json")
+            {
+                settings.chrome_file = Some(value);
+            } else {
+                settings.text = !value.as_os_str().is_empty() && value.as_os_str() != "0";
+            }
+        }
+        settings.debug = std::env::var_os("LOOPLET_DEBUG")
+            .is_some_and(|value| !value.is_empty() && value != "0");
+        settings
+    }
+}
+
+/// The default of [`Builder::slow_poll_threshold`](crate::Builder::slow_poll_threshold).
+pub(crate) const DEFAULT_SLOW_POLL: Duration = Duration::from_millis(100);
+
+/// Receives the loop's events; does nothing (one branch) when nothing is watched.
 pub(crate) struct Tracer {
-    /// The loop clock's reading when tracing began; `None` when tracing is off.
-    origin: Cell<Option<Instant>>,
     enabled: bool,
+    text: bool,
+    chrome: Option<RefCell<ChromeTrace>>,
+    slow_poll: Option<Duration>,
+    /// The loop clock's reading at the first event; timestamps count from it.
+    origin: Cell<Option<Instant>>,
+    /// Real time the current poll began, when polls are being timed.
+    poll_began: Cell<Option<(Instant, Instant)>>,
 }
 
 impl Tracer {
-    pub(crate) fn new(enabled: bool) -> Tracer {
+    pub(crate) fn new(settings: TraceSettings) -> Tracer {
+        let slow_poll = settings
+            .debug
+            .then(|| settings.slow_poll_threshold.unwrap_or(DEFAULT_SLOW_POLL));
+        let chrome = settings
+            .chrome_file
+            .map(|path| RefCell::new(ChromeTrace::new(path)));
         Tracer {
+            enabled: settings.text || chrome.is_some() || slow_poll.is_some(),
+            text: settings.text,
+            chrome,
+            slow_poll,
             origin: Cell::new(None),
-            enabled,
+            poll_began: Cell::new(None),
         }
-    }
-
-    /// Whether `LOOPLET_TRACE` asks for tracing.
-    pub(crate) fn from_env() -> bool {
-        std::env::var_os("LOOPLET_TRACE").is_some_and(|value| value != "0" && !value.is_empty())
     }
 
     #[inline]
@@ -35,80 +92,270 @@ impl Tracer {
         self.enabled
     }
 
-    #[inline]
-    fn emit(&self, core: &Core, event: std::fmt::Arguments<'_>) {
+    pub(crate) fn is_debug(&self) -> bool {
+        self.slow_poll.is_some()
+    }
+
+    /// Microseconds since the first event, on the loop's clock.
+    fn stamp(&self, core: &Core) -> f64 {
         let now = core.timers().now();
-        let origin = match self.origin.get() {
-            Some(origin) => origin,
-            None => {
-                self.origin.set(Some(now));
-                now
-            }
-        };
-        let elapsed = now.saturating_duration_since(origin);
-        eprintln!("[looplet {:>10.6}s] {event}", elapsed.as_secs_f64());
+        let origin = *self.origin.get().get_or_insert(now);
+        self.origin.set(Some(origin));
+        now.saturating_duration_since(origin).as_secs_f64() * 1e6
+    }
+
+    fn line(&self, micros: f64, event: std::fmt::Arguments<'_>) {
+        if self.text {
+            eprintln!("[looplet {:>12.6}s] {event}", micros / 1e6);
+        }
+    }
+
+    fn chrome(&self, f: impl FnOnce(&mut ChromeTrace)) {
+        if let Some(chrome) = &self.chrome {
+            f(&mut chrome.borrow_mut());
+        }
+    }
+
+    #[cold]
+    fn created(&self, core: &Core, id: TaskId, name: &str) {
+        let at = self.stamp(core);
+        self.line(at, format_args!("created  {id} ({name})"));
+        self.chrome(|trace| trace.task_created(id, name, at));
     }
 
     #[inline]
     pub(crate) fn task_created(&self, core: &Core, id: TaskId, name: &str) {
         if self.enabled {
-            self.emit(core, format_args!("created  {id} ({name})"));
+            self.created(core, id, name);
         }
     }
 
     #[inline]
     pub(crate) fn poll_started(&self, core: &Core, id: TaskId) {
         if self.enabled {
-            self.emit(core, format_args!("poll     {id}"));
+            let at = self.stamp(core);
+            self.line(at, format_args!("poll     {id}"));
+            self.poll_began
+                .set(Some((Instant::now(), core.timers().now())));
         }
     }
 
     #[inline]
-    pub(crate) fn poll_ended(&self, _core: &Core, _id: TaskId) {}
+    pub(crate) fn poll_ended(&self, core: &Core, id: TaskId, name: impl FnOnce() -> String) {
+        if self.enabled {
+            self.polled(id, name);
+        }
+    }
+
+    #[cold]
+    fn polled(&self, id: TaskId, name: impl FnOnce() -> String) {
+        let Some((real_start, clock_start)) = self.poll_began.take() else {
+            return;
+        };
+        let took = real_start.elapsed();
+        let origin = self.origin.get().unwrap_or(clock_start);
+        let start = clock_start.saturating_duration_since(origin).as_secs_f64() * 1e6;
+        self.chrome(|trace| trace.poll(id, start, took.as_secs_f64() * 1e6));
+        if let Some(threshold) = self.slow_poll {
+            if took > threshold {
+                eprintln!(
+                    "looplet debug: {} blocked the loop for {took:.0?} in one poll (threshold \
+                     {threshold:?}); move blocking work to a thread, or await more often",
+                    name()
+                );
+            }
+        }
+    }
 
     #[inline]
     pub(crate) fn task_woken(&self, core: &Core, id: TaskId, remote: bool) {
         if self.enabled {
+            let at = self.stamp(core);
             let path = if remote { "remote" } else { "local" };
-            self.emit(core, format_args!("woken    {id} ({path})"));
+            self.line(at, format_args!("woken    {id} ({path})"));
+            self.chrome(|trace| trace.instant(id, &format!("woken ({path})"), at));
         }
     }
 
     #[inline]
     pub(crate) fn task_finished(&self, core: &Core, id: TaskId, completion: Completion) {
         if self.enabled {
+            let at = self.stamp(core);
             let how = match completion {
                 Completion::Value => "value",
                 Completion::Panicked => "panicked",
                 Completion::Cancelled => "cancelled",
             };
-            self.emit(core, format_args!("finished {id} ({how})"));
+            self.line(at, format_args!("finished {id} ({how})"));
+            self.chrome(|trace| trace.task_finished(id, how, at));
         }
     }
 
     #[inline]
     pub(crate) fn timers_fired(&self, core: &Core, count: usize) {
         if self.enabled {
-            self.emit(core, format_args!("timers   {count} fired"));
+            let at = self.stamp(core);
+            self.line(at, format_args!("timers   {count} fired"));
+            self.chrome(|trace| trace.loop_instant(&format!("{count} timers fired"), at));
         }
     }
 
     #[inline]
-    pub(crate) fn parked(&self, core: &Core, duration: Duration) {
+    pub(crate) fn parked(&self, core: &Core, duration: Option<Duration>) {
         if self.enabled {
-            let kind = if core.timers().clock().is_virtual() {
-                "virtual clock jumps"
-            } else {
-                "parked for"
-            };
-            self.emit(core, format_args!("idle     {kind} {duration:?}"));
+            let at = self.stamp(core);
+            let virtual_clock = core.timers().clock().is_virtual();
+            match (duration, virtual_clock) {
+                (Some(duration), true) => self.line(
+                    at,
+                    format_args!("idle     virtual clock jumps {duration:?}"),
+                ),
+                (Some(duration), false) => {
+                    self.line(at, format_args!("idle     parked for up to {duration:?}"))
+                }
+                (None, _) => self.line(at, format_args!("idle     parked until a remote wake")),
+            }
+            if let Some(duration) = duration {
+                let micros = duration.as_secs_f64() * 1e6;
+                self.chrome(|trace| trace.loop_slice("idle", at, micros));
+            }
         }
     }
 
-    #[inline]
-    pub(crate) fn parked_forever(&self, core: &Core) {
-        if self.enabled {
-            self.emit(core, format_args!("idle     parked until a remote wake"));
+    /// Debug mode: lists the tasks a closing runner is about to cancel.
+    pub(crate) fn closing_with_pending(&self, names: &[String]) {
+        if self.is_debug() && !names.is_empty() {
+            eprintln!(
+                "looplet debug: runner closed with {} task(s) pending, now cancelled: {}",
+                names.len(),
+                names.join(", ")
+            );
         }
     }
+
+    /// Writes the Chrome trace, if one is being kept. Called when the loop closes.
+    pub(crate) fn finish(&self) {
+        if let Some(chrome) = &self.chrome {
+            chrome.borrow_mut().write();
+        }
+    }
+}
+
+/// Events in the Chrome trace-event format, kept in memory until the loop closes.
+///
+/// Rows (`tid`) are tasks: row 0 is the loop itself, row N is the task numbered N.
+struct ChromeTrace {
+    path: PathBuf,
+    events: Vec<String>,
+    /// When each live task was created, to draw its life as one slice when it finishes.
+    born: std::collections::HashMap<u64, f64>,
+    written: bool,
+}
+
+impl ChromeTrace {
+    fn new(path: PathBuf) -> ChromeTrace {
+        let mut trace = ChromeTrace {
+            path,
+            events: Vec::new(),
+            born: std::collections::HashMap::new(),
+            written: false,
+        };
+        trace.thread_name(0, "event loop");
+        trace
+    }
+
+    fn thread_name(&mut self, tid: u64, name: &str) {
+        self.events.push(format!(
+            r#"{{"name":"thread_name","ph":"M","pid":1,"tid":{tid},"args":{{"name":{}}}}}"#,
+            json_string(name)
+        ));
+        self.events.push(format!(
+            r#"{{"name":"thread_sort_index","ph":"M","pid":1,"tid":{tid},"args":{{"sort_index":{tid}}}}}"#
+        ));
+    }
+
+    fn task_created(&mut self, id: TaskId, name: &str, at: f64) {
+        let label = if name == id.to_string() {
+            name.to_owned()
+        } else {
+            format!("{id} ({name})")
+        };
+        self.thread_name(id.number(), &label);
+        self.born.insert(id.number(), at);
+    }
+
+    fn poll(&mut self, id: TaskId, start: f64, duration: f64) {
+        self.events.push(format!(
+            r#"{{"name":"poll","ph":"X","pid":1,"tid":{},"ts":{start:.3},"dur":{duration:.3}}}"#,
+            id.number()
+        ));
+    }
+
+    fn instant(&mut self, id: TaskId, name: &str, at: f64) {
+        self.events.push(format!(
+            r#"{{"name":{},"ph":"i","s":"t","pid":1,"tid":{},"ts":{at:.3}}}"#,
+            json_string(name),
+            id.number()
+        ));
+    }
+
+    fn loop_instant(&mut self, name: &str, at: f64) {
+        self.instant(TaskId::MAIN, name, at);
+    }
+
+    fn loop_slice(&mut self, name: &str, at: f64, duration: f64) {
+        self.events.push(format!(
+            r#"{{"name":{},"ph":"X","pid":1,"tid":0,"ts":{at:.3},"dur":{duration:.3}}}"#,
+            json_string(name)
+        ));
+    }
+
+    fn task_finished(&mut self, id: TaskId, how: &str, at: f64) {
+        let born = self.born.remove(&id.number()).unwrap_or(at);
+        self.events.push(format!(
+            r#"{{"name":{},"ph":"X","pid":1,"tid":{},"ts":{born:.3},"dur":{:.3}}}"#,
+            json_string(&format!("alive → {how}")),
+            id.number(),
+            at - born
+        ));
+    }
+
+    fn write(&mut self) {
+        if self.written {
+            return;
+        }
+        self.written = true;
+        let mut json = String::from("{\"traceEvents\":[\n");
+        for (i, event) in self.events.iter().enumerate() {
+            if i > 0 {
+                json.push_str(",\n");
+            }
+            json.push_str(event);
+        }
+        json.push_str("\n],\"displayTimeUnit\":\"ms\"}\n");
+        if let Err(error) = std::fs::write(&self.path, json) {
+            eprintln!(
+                "looplet: could not write the trace file {}: {error}",
+                self.path.display()
+            );
+        }
+    }
+}
+
+/// `text` as a JSON string literal.
+fn json_string(text: &str) -> String {
+    let mut quoted = String::with_capacity(text.len() + 2);
+    quoted.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => quoted.push_str("\\\""),
+            '\\' => quoted.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(quoted, "\\u{:04x}", c as u32);
+            }
+            c => quoted.push(c),
+        }
+    }
+    quoted.push('"');
+    quoted
 }
