@@ -283,8 +283,7 @@ impl Core {
         let poll_waker = PollWaker::new(&self.remote, id, &header.owned_waker);
         let outcome =
             poll_waker.with_waker(|waker| task.poll_future(&mut Context::from_waker(waker)));
-        self.trace
-            .poll_ended(self, id, || header.name().into_owned());
+        self.trace.poll_ended(id, || header.name().into_owned());
         match outcome {
             PollOutcome::Pending => {
                 header.state.set(TaskState::Idle);

@@ -141,7 +141,7 @@ impl Tracer {
     }
 
     #[inline]
-    pub(crate) fn poll_ended(&self, core: &Core, id: TaskId, name: impl FnOnce() -> String) {
+    pub(crate) fn poll_ended(&self, id: TaskId, name: impl FnOnce() -> String) {
         if self.enabled {
             self.polled(id, name);
         }
