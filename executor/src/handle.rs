@@ -147,13 +147,13 @@ impl<T> RemoteTask<T> {
     ///
     /// # Panics
     ///
-    /// Panics when called on the thread that runs the task's loop, while it runs: waiting
-    /// there would block the very loop that must run the task. `.await` it instead.
+    /// Panics when called on the thread the task's loop runs on (unless that loop has
+    /// closed): waiting there would block the very loop that must run the task. `.await`
+    /// it instead.
     #[track_caller]
     pub fn join(self) -> Result<T, TaskError> {
-        let on_own_loop = context::with_current(|core| core.is_same_loop(&self.remote));
         assert!(
-            on_own_loop != Some(true),
+            !self.remote.is_loop_thread() || self.remote.is_closed(),
             "RemoteTask::join would block the looplet loop that runs the task; .await it instead"
         );
         let mut state = self.slot.lock();

@@ -105,6 +105,11 @@ impl Remote {
         self.drain_jobs_dropping();
     }
 
+    /// Whether the calling thread is the one this loop runs on.
+    pub(crate) fn is_loop_thread(&self) -> bool {
+        self.thread.id() == std::thread::current().id()
+    }
+
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(Ordering::SeqCst)
     }

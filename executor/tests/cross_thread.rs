@@ -211,3 +211,13 @@ fn clones_of_the_poll_waker_on_the_loop_thread_share_one_owned_waker() {
         );
     });
 }
+
+#[test]
+fn joining_a_remote_task_on_the_loop_thread_between_runs_is_refused() {
+    let mut runner = Runner::new();
+    let task = runner.handle().spawn(async { 1 });
+    // Nobody would run the loop while this thread blocks: refuse instead of hanging.
+    let refused = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task.join()));
+    assert!(refused.is_err());
+    runner.run(async {});
+}
