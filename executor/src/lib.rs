@@ -63,6 +63,35 @@ pub use spawn::{create_task, spawner, stats, yield_now, LocalSpawner, TaskBuilde
 pub use stats::{LoopStats, TimerStats};
 pub use task::{Task, TaskError, TaskId};
 
+/// A `Task` belongs to its loop's thread, so it is not `Send`:
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// looplet_executor::run(async {
+///     send(looplet_executor::create_task(async {}));
+/// });
+/// ```
+///
+/// and neither is a `Runner`:
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// send(looplet_executor::Runner::new());
+/// ```
+///
+/// while futures given to `create_task` need not be `Send` at all:
+///
+/// ```
+/// use std::rc::Rc;
+/// looplet_executor::run(async {
+///     let not_send = Rc::new(5);
+///     let task = looplet_executor::create_task(async move { *not_send });
+///     assert_eq!(task.await.unwrap(), 5);
+/// });
+/// ```
+#[cfg(doctest)]
+pub struct SendSyncClaims;
+
 /// Compile-time checks of the `Send`/`Sync` claims in the docs.
 const _: () = {
     const fn send_sync<T: Send + Sync>() {}
