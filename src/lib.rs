@@ -27,6 +27,10 @@ pub use looplet_executor::{
     create_task, handle, run, spawner, stats, yield_now, Builder, Handle, LocalSpawner, LoopStats,
     RemoteTask, Runner, Task, TaskBuilder, TaskError, TaskId, TimerStats, YieldNow,
 };
+pub use looplet_taskgroup::{
+    BoxError, ChildOutput, ChildTask, CreateTaskError, GroupError, GroupState, JoinAll, Scope,
+    TaskGroup, TaskSet,
+};
 pub use looplet_timer::{
     interval, interval_at, now, sleep, sleep_until, system_time, timeout, timeout_at, try_now,
     Elapsed, Interval, Sleep, Timeout,

@@ -1,1 +1,61 @@
-//! placeholder
+//! looplet's structured concurrency: [`TaskGroup`] and [`TaskSet`], built only on the
+//! executor's public API (`create_task`, `Task::cancel`, `Task::add_done_callback`).
+//!
+//! # In three steps
+//!
+//! 1. **A scope that waits.** [`TaskGroup::scope`] runs a body with a group handle `tg`;
+//!    `tg.create_task(..)` starts children that run concurrently with the body and each
+//!    other. The scope returns only once the body *and every child* have ended.
+//! 2. **The first failure stops everyone.** A child returning `Err` (or the body doing so)
+//!    cancels every other child and the body; the scope then returns a [`GroupError`] with
+//!    every error, in the order they happened, the body's last. A panic does the same, then
+//!    resumes in the task awaiting the scope. Dropping the scope cancels every child: no
+//!    child outlives its group.
+//! 3. **Background tasks.** A [`TaskSet`] holds fire-and-forget tasks until they end, so
+//!    nothing is lost and everything can be cancelled or awaited together.
+//!
+//! ```
+//! use looplet_executor::{run, yield_now};
+//! use looplet_taskgroup::TaskGroup;
+//!
+//! async fn parse_later(text: &'static str) -> Result<u32, std::num::ParseIntError> {
+//!     yield_now().await;
+//!     text.parse()
+//! }
+//!
+//! run(async {
+//!     // Every child succeeds: the scope gives the body's value.
+//!     let sum = TaskGroup::scope(|tg| async move {
+//!         let a = tg.create_task(parse_later("40"));
+//!         let b = tg.create_task(parse_later("2"));
+//!         Ok(a.await? + b.await?)
+//!     })
+//!     .await;
+//!     assert_eq!(sum.unwrap(), Some(42));
+//!
+//!     // One child fails: the others are cancelled, the error comes back in a group.
+//!     let failed = TaskGroup::scope(|tg| async move {
+//!         tg.create_task(parse_later("A"));
+//!         let slow = tg.create_task(std::future::pending::<()>());
+//!         slow.await?; // cancelled along with it
+//!         Ok(())
+//!     })
+//!     .await;
+//!     let group = failed.unwrap_err();
+//!     assert_eq!(group.errors().len(), 1);
+//!     assert_eq!(group.errors()[0].to_string(), "invalid digit found in string");
+//! });
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod child;
+mod error;
+mod group;
+mod set;
+
+pub use child::{ChildOutput, ChildTask};
+pub use error::{BoxError, CreateTaskError, GroupError};
+pub use group::{GroupState, Scope, TaskGroup};
+pub use set::{JoinAll, TaskSet};

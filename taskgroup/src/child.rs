@@ -1,0 +1,247 @@
+//! A group's children: what a child may return ([`ChildOutput`]) and the handle to it
+//! ([`ChildTask`]).
+//!
+//! # Who owns what
+//!
+//! A child is an ordinary loop task. Its one [`Task`] handle lives in a `ChildInner`, behind
+//! an `Rc` shared by the group's registry (so the group can cancel it) and by every
+//! [`ChildTask`] clone (so its owner can await it or read its value after the scope). The
+//! executor's `Task` is not `Clone`; this shared cell is what lets both sides hold it.
+//!
+//! # Borrow rule
+//!
+//! The `RefCell` around the `Task` is borrowed mutably only inside [`ChildTask::poll`],
+//! which calls `Task::poll` and nothing else — no user code, no callback. Every other use
+//! borrows it shared for one call. So the borrows never overlap, and the `try_borrow`s below
+//! never fail in practice; they fail soft (report "not cancelled") rather than panic on a
+//! shutdown path.
+
+use std::cell::RefCell;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use looplet_executor::{Task, TaskError, TaskId};
+
+use crate::error::BoxError;
+
+/// What a child of a [`TaskGroup`](crate::TaskGroup) may return: `()` for a child that
+/// cannot fail, or `Result<T, E>` for one that can, with any `E` that converts into a
+/// [`BoxError`]. An `Err` fails the group; an `Ok(value)` is the value its handle gives.
+///
+/// This trait is sealed: it exists so that Level 3's children need no `Ok(())`.
+///
+/// # Examples
+///
+/// ```
+/// use looplet_executor::run;
+/// use looplet_taskgroup::TaskGroup;
+///
+/// run(TaskGroup::scope(|tg| async move {
+///     let quiet = tg.create_task(async {}); // output (): cannot fail
+///     let number = tg.create_task(async { "42".parse::<u32>() }); // Result<u32, ParseIntError>
+///     number.await?; // a child's handle can be awaited in the body, too
+///     assert!(quiet.is_done());
+///     Ok(())
+/// }))
+/// .unwrap();
+/// ```
+pub trait ChildOutput: sealed::Sealed {
+    /// The child's value: what its handle gives when it succeeds.
+    type Value;
+
+    /// Splits the child's output into its value or the error that fails the group.
+    fn into_result(self) -> Result<Self::Value, BoxError>;
+}
+
+impl ChildOutput for () {
+    type Value = ();
+
+    fn into_result(self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+impl<T, E: Into<BoxError>> ChildOutput for Result<T, E> {
+    type Value = T;
+
+    fn into_result(self) -> Result<T, BoxError> {
+        self.map_err(Into::into)
+    }
+}
+
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for () {}
+    impl<T, E> Sealed for Result<T, E> {}
+}
+
+/// What the group needs from a child, whatever its value's type.
+pub(crate) trait ChildControl {
+    /// Asks the loop to cancel the child; whether it was still pending.
+    fn cancel(&self) -> bool;
+}
+
+/// The child's one `Task` handle, shared by the group and the `ChildTask`s.
+pub(crate) struct ChildInner<T> {
+    task: RefCell<Task<T>>,
+    id: TaskId,
+}
+
+impl<T> ChildInner<T> {
+    pub(crate) fn new(task: Task<T>) -> Rc<ChildInner<T>> {
+        Rc::new(ChildInner {
+            id: task.id(),
+            task: RefCell::new(task),
+        })
+    }
+
+    pub(crate) fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) {
+        if let Ok(task) = self.task.try_borrow() {
+            task.add_done_callback(callback);
+        }
+    }
+}
+
+impl<T> ChildControl for ChildInner<T> {
+    fn cancel(&self) -> bool {
+        self.task.try_borrow().is_ok_and(|task| task.cancel())
+    }
+}
+
+/// A handle to a child of a [`TaskGroup`](crate::TaskGroup): a real loop task, shared with
+/// its group so the group can cancel it. Cheap to clone; every clone is the same child.
+///
+/// It offers what [`Task`] offers — await it, [`cancel`](ChildTask::cancel) it, ask
+/// [`is_done`](ChildTask::is_done), read its value without waiting with
+/// [`result`](ChildTask::result) — and its value is still there after the scope returns.
+/// Dropping it does nothing: the group keeps the child until it ends.
+///
+/// What the handle gives back for a child that did not succeed:
+///
+/// * a child cancelled by its group, or through a handle: a cancelled [`TaskError`];
+/// * a child that returned `Err`: a cancelled [`TaskError`] too — its error was moved into
+///   the group's [`GroupError`](crate::GroupError), and the child stopped right there;
+/// * a child that panicked: [`is_panicked`](ChildTask::is_panicked) is true, but the panic
+///   payload itself was taken by the group, which resumes it in the task awaiting the scope
+///   (so the outcome reads as already taken).
+///
+/// # Examples
+///
+/// ```
+/// use looplet_executor::run;
+/// use looplet_taskgroup::TaskGroup;
+///
+/// run(async {
+///     let mut answer = None;
+///     TaskGroup::scope(|tg| {
+///         answer = Some(tg.create_task(async { Ok::<_, std::io::Error>(6 * 7) }));
+///         async { Ok(()) }
+///     })
+///     .await
+///     .unwrap();
+///     // The scope waited for the child: its value is there, no await needed.
+///     assert_eq!(answer.unwrap().result().unwrap(), 42);
+/// });
+/// ```
+pub struct ChildTask<T> {
+    inner: Rc<ChildInner<T>>,
+}
+
+impl<T> ChildTask<T> {
+    pub(crate) fn new(inner: Rc<ChildInner<T>>) -> ChildTask<T> {
+        ChildTask { inner }
+    }
+
+    /// The child's task id, unique within its loop.
+    pub fn id(&self) -> TaskId {
+        self.inner.id
+    }
+
+    /// The child's task name (`Task-N`).
+    pub fn name(&self) -> String {
+        match self.inner.task.try_borrow() {
+            Ok(task) => task.name().into_owned(),
+            Err(_) => self.inner.id.to_string(),
+        }
+    }
+
+    /// Whether the child has ended: with a value, a failure, a panic, or cancelled.
+    pub fn is_done(&self) -> bool {
+        self.inner
+            .task
+            .try_borrow()
+            .is_ok_and(|task| task.is_done())
+    }
+
+    /// Whether the child ended cancelled (by its group, by a handle, or after handing its
+    /// error to the group).
+    pub fn is_cancelled(&self) -> bool {
+        self.inner
+            .task
+            .try_borrow()
+            .is_ok_and(|task| task.is_cancelled())
+    }
+
+    /// Whether the child ended by panicking.
+    pub fn is_panicked(&self) -> bool {
+        self.inner
+            .task
+            .try_borrow()
+            .is_ok_and(|task| task.is_panicked())
+    }
+
+    /// Asks the loop to cancel this child only; returns whether it was still pending. A
+    /// child cancelled this way is not an error of the group.
+    pub fn cancel(&self) -> bool {
+        self.inner.cancel()
+    }
+
+    /// Takes the child's value without waiting (asyncio's `Task.result()`); see
+    /// [`Task::result`]. Before the child is done this is an error for which
+    /// [`TaskError::is_not_done`] is true.
+    pub fn result(&self) -> Result<T, TaskError> {
+        // The borrow is shared and `Task::result` runs no user code (see module docs). The
+        // value is moved out before the borrow ends; dropping it is the caller's business.
+        self.inner.task.borrow().result()
+    }
+
+    /// Runs `callback` once the child is done, from the loop; see
+    /// [`Task::add_done_callback`]. The group's own callback was added first, so it runs
+    /// first.
+    pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) {
+        self.inner.add_done_callback(callback);
+    }
+}
+
+impl<T> Clone for ChildTask<T> {
+    fn clone(&self) -> ChildTask<T> {
+        ChildTask {
+            inner: Rc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T> Future for ChildTask<T> {
+    type Output = Result<T, TaskError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        // The only mutable borrow of the cell (module docs): `Task::poll` runs no user code.
+        let mut task = self.inner.task.borrow_mut();
+        Pin::new(&mut *task).poll(cx)
+    }
+}
+
+impl<T> fmt::Debug for ChildTask<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.inner.task.try_borrow() {
+            Ok(task) => fmt::Debug::fmt(&*task, f),
+            Err(_) => f
+                .debug_struct("ChildTask")
+                .field("id", &self.inner.id)
+                .finish(),
+        }
+    }
+}
