@@ -1,0 +1,85 @@
+//! The tour: every level of the tutorial, in order, each on a fresh loop.
+//!
+//! By default it runs on the real clock and takes about 12 seconds, as the tutorial would.
+//! `--virtual` runs it on the virtual clock, where sleeps take no time and the printed
+//! times still advance exactly as they would have.
+//!
+//! ```text
+//! $ cargo run --example tour -- --virtual
+//! ```
+
+// Each level is its own example; here their `main`s go unused.
+#[allow(dead_code)]
+#[path = "appendix.rs"]
+mod appendix;
+#[allow(dead_code)]
+#[path = "level1.rs"]
+mod level1;
+#[allow(dead_code)]
+#[path = "level2.rs"]
+mod level2;
+#[allow(dead_code)]
+#[path = "level3.rs"]
+mod level3;
+#[allow(dead_code)]
+#[path = "level4.rs"]
+mod level4;
+#[allow(dead_code)]
+#[path = "level5.rs"]
+mod level5;
+
+use looplet::Runner;
+
+/// How to run one level on a fresh runner.
+type Level = fn(Runner);
+
+/// The levels in tutorial order: a header, and the level.
+const LEVELS: [(&str, Level); 6] = [
+    ("Level 1: run a coroutine", |mut runner| {
+        runner.run(level1::level1())
+    }),
+    (
+        "Level 2: await coroutines, one after the other",
+        |mut runner| runner.run(level2::level2()),
+    ),
+    ("Level 3: concurrent tasks in a group", |mut runner| {
+        runner.run(level3::level3())
+    }),
+    (
+        "Level 4: the first failure cancels the others",
+        |mut runner| runner.run(level4::level4()),
+    ),
+    (
+        "Level 5: background tasks on a runner that lives across run calls",
+        |mut runner| level5::level5(&mut runner),
+    ),
+    (
+        "Appendix: create_task and await, before task groups",
+        |mut runner| runner.run(appendix::appendix()),
+    ),
+];
+
+fn main() {
+    let virtual_clock = match std::env::args().nth(1).as_deref() {
+        None => false,
+        Some("--virtual") => true,
+        Some(other) => {
+            eprintln!("tour: unknown argument {other:?}; the only option is --virtual");
+            std::process::exit(2);
+        }
+    };
+    for (i, (title, level)) in LEVELS.iter().enumerate() {
+        if i > 0 {
+            println!();
+        }
+        println!("== {title} ==");
+        // Only ask for the virtual clock: without --virtual, LOOPLET_CLOCK still decides.
+        let builder = Runner::builder();
+        let runner = if virtual_clock {
+            builder.virtual_clock(true).build()
+        } else {
+            builder.build()
+        };
+        level(runner);
+    }
+}
