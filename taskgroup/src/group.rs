@@ -280,7 +280,8 @@ impl TaskGroup {
     /// * `Err(GroupError)` — a child or the body failed: every error, in order, the body's
     ///   last.
     ///
-    /// The body is called at once; it and the children run when the scope is awaited.
+    /// `body` is called when the scope is first polled, on the loop, so the scope can be
+    /// made outside one (`run(TaskGroup::scope(..))`).
     ///
     /// # Panics
     ///
@@ -306,18 +307,17 @@ impl TaskGroup {
     /// }));
     /// assert_eq!(total.unwrap(), Some(42));
     /// ```
-    pub fn scope<T, F, Fut>(body: F) -> Scope<T, Fut>
+    pub fn scope<T, F, Fut>(body: F) -> Scope<T, F, Fut>
     where
         F: FnOnce(TaskGroup) -> Fut,
         Fut: Future<Output = Result<T, BoxError>>,
     {
-        let group = TaskGroup {
-            shared: Rc::new(Shared::new()),
-        };
-        let body = body(group.clone());
         Scope {
-            group,
-            body: Some(Box::pin(body)),
+            group: TaskGroup {
+                shared: Rc::new(Shared::new()),
+            },
+            start: Some(body),
+            body: None,
             value: None,
             body_error: None,
             body_cancelled: false,
@@ -470,8 +470,10 @@ impl fmt::Debug for TaskGroup {
 /// The future returned by [`TaskGroup::scope`]: it drives the body and waits for every
 /// child. Dropping it cancels every child.
 #[must_use = "a TaskGroup scope does nothing unless awaited; .await it"]
-pub struct Scope<T, Fut> {
+pub struct Scope<T, F, Fut> {
     group: TaskGroup,
+    /// The closure that makes the body, until the first poll calls it.
+    start: Option<F>,
     /// The body while it runs; `None` once it returned, failed, panicked or was dropped.
     body: Option<Pin<Box<Fut>>>,
     value: Option<T>,
@@ -483,10 +485,11 @@ pub struct Scope<T, Fut> {
 }
 
 // The body is boxed and the value is never pinned: `Scope` pins nothing in place.
-impl<T, Fut> Unpin for Scope<T, Fut> {}
+impl<T, F, Fut> Unpin for Scope<T, F, Fut> {}
 
-impl<T, Fut> Scope<T, Fut>
+impl<T, F, Fut> Scope<T, F, Fut>
 where
+    F: FnOnce(TaskGroup) -> Fut,
     Fut: Future<Output = Result<T, BoxError>>,
 {
     /// Polls the body once if the group is open; drops it if the group is shutting down.
@@ -549,8 +552,9 @@ where
     }
 }
 
-impl<T, Fut> Future for Scope<T, Fut>
+impl<T, F, Fut> Future for Scope<T, F, Fut>
 where
+    F: FnOnce(TaskGroup) -> Fut,
     Fut: Future<Output = Result<T, BoxError>>,
 {
     type Output = Result<Option<T>, GroupError>;
@@ -562,6 +566,9 @@ where
             "a TaskGroup scope was polled after it returned; await it once"
         );
         this.group.shared.set_scope_waker(cx.waker());
+        if let Some(start) = this.start.take() {
+            this.body = Some(Box::pin(start(this.group.clone())));
+        }
         this.poll_body(cx);
         if this.body.is_some() || this.group.shared.live() > 0 {
             return Poll::Pending;
@@ -571,7 +578,7 @@ where
     }
 }
 
-impl<T, Fut> Drop for Scope<T, Fut> {
+impl<T, F, Fut> Drop for Scope<T, F, Fut> {
     fn drop(&mut self) {
         if self.finished {
             return;
@@ -590,10 +597,11 @@ impl<T, Fut> Drop for Scope<T, Fut> {
     }
 }
 
-impl<T, Fut> fmt::Debug for Scope<T, Fut> {
+impl<T, F, Fut> fmt::Debug for Scope<T, F, Fut> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Scope")
             .field("group", &self.group)
+            .field("started", &self.start.is_none())
             .field("body_running", &self.body.is_some())
             .finish()
     }
