@@ -5,6 +5,9 @@
 //! hand-written event loop you can read in an afternoon: see the `looplet-executor`,
 //! `looplet-timer` and `looplet-taskgroup` crates, each re-exported here.
 //!
+//! New here? The guide, `docs/GUIDE.md` in the repository, puts the asyncio tutorial and
+//! looplet side by side, maps asyncio's names to looplet's, and walks through the loop.
+//!
 //! ```
 //! use std::time::Duration;
 //!
@@ -35,3 +38,8 @@ pub use looplet_timer::{
     interval, interval_at, now, sleep, sleep_until, system_time, timeout, timeout_at, try_now,
     Elapsed, Interval, Sleep, Timeout,
 };
+
+/// The Rust blocks of `docs/GUIDE.md`, compiled and run as doctests so the guide cannot rot.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/GUIDE.md")]
+pub struct GuideDoctests;
