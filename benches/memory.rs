@@ -25,24 +25,47 @@ mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::process::{self, Command};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering};
 
 use support::{AsyncExecutor, LocalPool, Looplet, Runtime, Tokio, IDLE_TASKS};
 
-/// The system allocator, counting the bytes currently allocated through it.
+/// The system allocator, counting the bytes currently allocated through it, in total and
+/// by allocation size (so the table can say which allocations make up a task).
 struct CountingAllocator;
 
 /// Bytes allocated and not yet freed, process-wide.
 static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
 
+/// Allocations of each size up to [`SMALL`] bytes not yet freed (index = size).
+static LIVE_BY_SIZE: [AtomicIsize; SMALL + 1] = [const { AtomicIsize::new(0) }; SMALL + 1];
+
+/// Bytes live in allocations bigger than [`SMALL`]: the growable buffers (slabs, queues,
+/// heaps, vectors) rather than per-task allocations.
+static LIVE_LARGE_BYTES: AtomicIsize = AtomicIsize::new(0);
+
+/// The largest allocation size counted one by one.
+const SMALL: usize = 1024;
+
+fn count(size: usize, sign: isize) {
+    if sign > 0 {
+        LIVE_BYTES.fetch_add(size, Ordering::Relaxed);
+    } else {
+        LIVE_BYTES.fetch_sub(size, Ordering::Relaxed);
+    }
+    match LIVE_BY_SIZE.get(size) {
+        Some(counter) => counter.fetch_add(sign, Ordering::Relaxed),
+        None => LIVE_LARGE_BYTES.fetch_add(sign * size as isize, Ordering::Relaxed),
+    };
+}
+
 // SAFETY: every method forwards to `System` with the caller's arguments unchanged, so
-// `System`'s guarantees are ours; the counter is bookkeeping only.
+// `System`'s guarantees are ours; the counters are bookkeeping only.
 unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc`'s contract.
         let ptr = unsafe { System.alloc(layout) };
         if !ptr.is_null() {
-            LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
+            count(layout.size(), 1);
         }
         ptr
     }
@@ -50,15 +73,15 @@ unsafe impl GlobalAlloc for CountingAllocator {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         // SAFETY: forwarded unchanged; `ptr` came from `alloc` with this `layout`.
         unsafe { System.dealloc(ptr, layout) };
-        LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
+        count(layout.size(), -1);
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::realloc`'s contract.
         let new = unsafe { System.realloc(ptr, layout, new_size) };
         if !new.is_null() {
-            LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
-            LIVE_BYTES.fetch_add(new_size, Ordering::Relaxed);
+            count(layout.size(), -1);
+            count(new_size, 1);
         }
         new
     }
@@ -92,21 +115,53 @@ fn page_size() -> usize {
         .map_or(4096, |(_, value)| value as usize)
 }
 
-/// A snapshot of both figures.
-#[derive(Clone, Copy)]
+/// A snapshot of the figures.
+#[derive(Clone)]
 struct Usage {
     resident: usize,
     heap: usize,
+    by_size: Vec<isize>,
+    large: isize,
 }
 
 fn usage() -> Usage {
     Usage {
         resident: resident_bytes(),
         heap: LIVE_BYTES.load(Ordering::Relaxed),
+        by_size: LIVE_BY_SIZE
+            .iter()
+            .map(|count| count.load(Ordering::Relaxed))
+            .collect(),
+        large: LIVE_LARGE_BYTES.load(Ordering::Relaxed),
     }
 }
 
-/// In the child process: measures `R` and prints `rss_per_task heap_per_task`, then exits
+/// Which allocations the idle tasks added, per task: `count×size` for each size allocated
+/// about once per task or more, then the growth of big buffers (slabs, queues, heaps), then
+/// whatever else (allocations rarer than one per task, e.g. B-tree nodes).
+fn breakdown(before: &Usage, after: &Usage) -> String {
+    let tasks = IDLE_TASKS as f64;
+    let mut terms = Vec::new();
+    let mut explained = 0.0;
+    for size in 0..=SMALL {
+        let added = (after.by_size[size] - before.by_size[size]) as f64;
+        if added >= 0.9 * tasks {
+            terms.push(format!("{:.1}×{size} B", added / tasks));
+            explained += added * size as f64;
+        }
+    }
+    let large = (after.large - before.large) as f64;
+    terms.push(format!("buffers {:.0} B", large / tasks));
+    let heap = after.heap as f64 - before.heap as f64;
+    let other = (heap - explained - large) / tasks;
+    if other.abs() >= 0.5 {
+        terms.push(format!("other {other:.0} B"));
+    }
+    terms.join(" + ")
+}
+
+/// In the child process: measures `R` and prints `rss_per_task heap_per_task breakdown`,
+/// then exits
 /// without waiting for the sleeps or tearing the runtime down.
 fn measure<R: Runtime>() -> ! {
     let mut rt = R::new();
@@ -116,9 +171,10 @@ fn measure<R: Runtime>() -> ! {
     let after = support::idle_tasks(&mut rt, IDLE_TASKS, usage);
     let per_task = |b: usize, a: usize| a.saturating_sub(b) as f64 / IDLE_TASKS as f64;
     println!(
-        "{:.0} {:.0}",
+        "{:.0} {:.0} {}",
         per_task(before.resident, after.resident),
-        per_task(before.heap, after.heap)
+        per_task(before.heap, after.heap),
+        breakdown(&before, &after)
     );
     process::exit(0);
 }
@@ -144,7 +200,7 @@ fn main() {
     }
 
     let me = std::env::current_exe().expect("the path of this binary");
-    let rows: Vec<(&str, f64, f64)> = RUNTIMES
+    let rows: Vec<(&str, f64, f64, String)> = RUNTIMES
         .iter()
         .map(|&name| {
             let output = Command::new(&me)
@@ -156,16 +212,20 @@ fn main() {
                 "measuring {name} failed: {output:?}"
             );
             let text = String::from_utf8_lossy(&output.stdout);
-            let mut fields = text
-                .split_whitespace()
-                .map(|f| f.parse::<f64>().unwrap_or(f64::NAN));
-            let rss = fields.next().unwrap_or(f64::NAN);
-            let heap = fields.next().unwrap_or(f64::NAN);
-            (name, rss, heap)
+            let mut fields = text.trim().splitn(3, ' ');
+            let mut number = || {
+                fields
+                    .next()
+                    .and_then(|f| f.parse().ok())
+                    .unwrap_or(f64::NAN)
+            };
+            let (rss, heap) = (number(), number());
+            let breakdown = fields.next().unwrap_or_default().to_owned();
+            (name, rss, heap, breakdown)
         })
         .collect();
 
-    let best_peer = |column: fn(&(&str, f64, f64)) -> f64| {
+    let best_peer = |column: fn(&(&str, f64, f64, String)) -> f64| {
         rows.iter()
             .filter(|row| row.0 != Looplet::NAME)
             .map(column)
@@ -175,14 +235,14 @@ fn main() {
     let best_heap = best_peer(|row| row.2);
 
     println!("Memory per idle task ({IDLE_TASKS} tasks parked in a 1 s sleep)\n");
-    println!("| runtime | RSS bytes / task | heap bytes / task |");
-    println!("|---|---:|---:|");
-    for (name, rss, heap) in &rows {
-        println!("| {name} | {rss:.0} | {heap:.0} |");
+    println!("| runtime | RSS bytes / task | heap bytes / task | heap allocations per task |");
+    println!("|---|---:|---:|---|");
+    for (name, rss, heap, breakdown) in &rows {
+        println!("| {name} | {rss:.0} | {heap:.0} | {breakdown} |");
     }
-    let (_, looplet_rss, looplet_heap) = rows[0];
+    let (_, looplet_rss, looplet_heap, _) = rows[0];
     println!(
-        "| looplet / best peer | {:.2}× | {:.2}× |",
+        "| **looplet / best peer** | **{:.2}×** | **{:.2}×** | |",
         looplet_rss / best_rss,
         looplet_heap / best_heap
     );

@@ -12,6 +12,7 @@
 //! under `LocalPool::run_until` they are processed by async-io's helper thread.
 
 use std::cell::RefCell;
+use std::convert::Infallible;
 use std::fmt::Debug;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -125,6 +126,31 @@ impl Runtime for Looplet {
 
     fn sleep(duration: Duration) -> impl Future<Output = ()> {
         looplet::sleep(duration)
+    }
+
+    /// looplet's tool for a group: a `TaskGroup` scope, which waits for every child on
+    /// exit; the children's values are read from their handles afterwards.
+    async fn group<I, F>(children: I) -> u64
+    where
+        I: IntoIterator<Item = F>,
+        F: Future<Output = u64> + 'static,
+    {
+        let scope = looplet::TaskGroup::scope(|tg| async move {
+            let handles: Vec<_> = children
+                .into_iter()
+                // A child's output is `()` or a `Result`; these cannot fail.
+                .map(|child| tg.create_task(async move { Ok::<_, Infallible>(child.await) }))
+                .collect();
+            Ok(handles)
+        });
+        let handles = scope
+            .await
+            .expect("no child fails")
+            .expect("nobody cancels the group");
+        handles
+            .iter()
+            .map(|child| child.result().expect("a bench child failed"))
+            .sum()
     }
 }
 
