@@ -27,7 +27,7 @@ def main(path):
     def x(ts):
         return LEFT + ts * scale
 
-    height = TOP + ROW * len(rows) + 40
+    height = TOP + ROW * len(rows) + 62
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" '
         f'font-family="sans-serif" font-size="12">',
@@ -59,9 +59,16 @@ def main(path):
         tx = x(s * 1e6 * (seconds / ticks) if seconds < 1 else s * 1e6)
         if tx > WIDTH - RIGHT + 1:
             break
-        out.append(f'<line x1="{tx}" x2="{tx}" y1="{TOP - 6}" y2="{height - 30}" '
+        out.append(f'<line x1="{tx}" x2="{tx}" y1="{TOP - 6}" y2="{height - 52}" '
                    f'stroke="#bbb" stroke-dasharray="3,3"/>')
-        out.append(f'<text x="{tx - 8}" y="{height - 14}">{s if seconds >= 1 else round(s * seconds / ticks, 3)} s</text>')
+        out.append(f'<text x="{tx - 8}" y="{height - 36}">{s if seconds >= 1 else round(s * seconds / ticks, 3)} s</text>')
+    legend = [("#c9ddf2", "task alive, finished with a value"), ("#f4c7c3", "task alive, then cancelled"),
+              ("#1f5fa8", "poll"), ("#eeeeee", "loop idle (parked)"), ("#e08a00", "timers fired")]
+    lx = LEFT
+    for colour, label in legend:
+        out.append(f'<rect x="{lx}" y="{height - 12}" width="10" height="10" fill="{colour}"/>')
+        out.append(f'<text x="{lx + 14}" y="{height - 3}">{escape(label)}</text>')
+        lx += 14 + 6 * len(label) + 16
     out.append("</svg>")
     print("\n".join(out))
 
