@@ -126,9 +126,10 @@ impl<T> Task<T> {
     /// Runs `callback` once the task is done, whatever the outcome.
     ///
     /// Callbacks never run inline: the loop runs them right after the task finishes, in
-    /// the order they were added (or soon, if the task is already done). A callback may
-    /// read the outcome through the handle it is given. A panicking callback is reported on
-    /// stderr and the loop goes on.
+    /// the order they were added. One added to a task that is already done is queued and
+    /// runs at the end of the loop's current batch, after every task that was ready in it
+    /// (asyncio's `call_soon`). A callback may read the outcome through the handle it is
+    /// given. A panicking callback is reported on stderr and the loop goes on.
     ///
     /// # Examples
     ///
