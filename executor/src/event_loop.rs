@@ -8,13 +8,13 @@
 //!   `Drop` of user data, a waker call or a callback, because user code may spawn, wake,
 //!   cancel or drop anything from there.
 //! * A task is in the ready queue at most once: the slot's `queued` flag is set before the
-//!   push and cleared at the pop, and [`Core::schedule_local`] does nothing while it is set.
+//!   push and cleared at the pop, and [`Core::enqueue`] does nothing while it is set.
 //! * Ids are checked on every lookup (slot *and* number), so a stale id — from a late
 //!   waker, or a queue entry whose task was cancelled meanwhile — is skipped.
 //!
 //! # Fairness
 //!
-//! [`Core::run_ready_batch`] polls only the tasks that were ready when the batch began:
+//! Each batch in [`Core::block_on`] polls only the tasks that were ready when it began:
 //! anything woken during the batch, including a task that wakes itself, waits for the next
 //! tick. Timers and remote wakes are looked at between batches, so a task that yields
 //! forever delays them by one batch at most and cannot starve them.
@@ -41,6 +41,18 @@ use crate::stats::LoopStats;
 use crate::task::{new_task, Completion, PollOutcome, RawTask, Task, TaskId, TaskState};
 use crate::waker::PollWaker;
 use crate::{context, trace};
+
+/// What [`Core::enqueue`] did, so each wake path can count and trace its own wakes.
+#[must_use]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Enqueued {
+    /// The task went into the ready queue.
+    Queued,
+    /// Nothing to do: the task was already queued, or is gone (a stale id).
+    Nothing,
+    /// The loop's state is borrowed right now; take the remote path instead.
+    Busy,
+}
 
 /// Where a loop is in its life: `Open` → (`close`) `Closing` → `Closed`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -175,34 +187,48 @@ impl Core {
         task
     }
 
-    /// Queues task `id` if it is live and not queued yet. Returns `false` only when the
-    /// loop's state is borrowed right now (the caller then takes the remote path).
-    pub(crate) fn schedule_local(&self, id: TaskId) -> bool {
+    /// Puts task `id` in the ready queue if it is live and not queued yet, and says what
+    /// happened; the callers count and trace the wake, each for its own path.
+    fn enqueue(&self, id: TaskId) -> Enqueued {
         if id == TaskId::MAIN {
-            if !self.main_queued.replace(true) {
-                let Ok(mut ready) = self.ready.try_borrow_mut() else {
-                    self.main_queued.set(false);
-                    return false;
-                };
-                ready.push_back(id);
+            if self.main_queued.get() {
+                return Enqueued::Nothing;
             }
-            return true;
+            let Ok(mut ready) = self.ready.try_borrow_mut() else {
+                return Enqueued::Busy;
+            };
+            ready.push_back(id);
+            self.main_queued.set(true);
+            return Enqueued::Queued;
         }
         let (Ok(mut tasks), Ok(mut ready)) =
             (self.tasks.try_borrow_mut(), self.ready.try_borrow_mut())
         else {
-            return false;
+            return Enqueued::Busy;
         };
-        if let Some(slot) = tasks.get_mut(id.slot as usize) {
-            if slot.number == id.number && !slot.queued {
+        match tasks.get_mut(id.slot as usize) {
+            Some(slot) if slot.number == id.number && !slot.queued => {
                 slot.queued = true;
                 ready.push_back(id);
-                drop((tasks, ready));
+                Enqueued::Queued
+            }
+            _ => Enqueued::Nothing,
+        }
+    }
+
+    /// The local wake path: queues task `id` if it is live and not queued yet. Returns
+    /// `false` only when the loop's state is borrowed right now (the caller then takes the
+    /// remote path).
+    pub(crate) fn schedule_local(&self, id: TaskId) -> bool {
+        match self.enqueue(id) {
+            Enqueued::Queued => {
                 bump(&self.counters.local_wakes);
                 self.trace.task_woken(self, id, false);
+                true
             }
+            Enqueued::Nothing => true,
+            Enqueued::Busy => false,
         }
-        true
     }
 
     /// Queues task `id` from the loop's own thread, running or not.
@@ -228,7 +254,7 @@ impl Core {
         let main_waker_cache = Cell::new(None);
         let main_waker = PollWaker::new(&self.remote, TaskId::MAIN, &main_waker_cache);
         self.drain_remote();
-        self.schedule_local(TaskId::MAIN);
+        let _ = self.enqueue(TaskId::MAIN);
         loop {
             // One batch: only what was ready when it began (see "Fairness" above). The main
             // future takes its turn in the batch like any task, but only `block_on` owns it.
@@ -340,9 +366,11 @@ impl Core {
 
     fn drain_remote(&self) {
         while let Some(id) = self.remote.pop_woken() {
-            bump(&self.counters.remote_wakes);
-            self.trace.task_woken(self, id, true);
-            self.schedule_local(id);
+            // Nothing is borrowed between ticks, so `Busy` cannot happen here.
+            if self.enqueue(id) == Enqueued::Queued {
+                bump(&self.counters.remote_wakes);
+                self.trace.task_woken(self, id, true);
+            }
         }
         while let Some(job) = self.remote.pop_job() {
             job();

@@ -32,7 +32,7 @@ pub struct LoopStats {
     pub polls: u64,
     /// Wakes that took the fast path on the loop's own thread and queued a task.
     pub local_wakes: u64,
-    /// Wakes that arrived through the thread-safe queue.
+    /// Wakes that arrived through the thread-safe queue and queued a task.
     pub remote_wakes: u64,
     /// Times the loop blocked its thread waiting for work.
     pub parks: u64,

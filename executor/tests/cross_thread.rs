@@ -221,3 +221,30 @@ fn joining_a_remote_task_on_the_loop_thread_between_runs_is_refused() {
     assert!(refused.is_err());
     runner.run(async {});
 }
+
+#[test]
+fn a_wake_from_another_thread_counts_as_a_remote_wake_only() {
+    let stats = within(Duration::from_secs(20), || {
+        let mut runner = Runner::new();
+        runner.run(async {
+            let waiter = create_task(async {
+                let mut woken = false;
+                poll_fn(|cx| {
+                    if woken {
+                        return Poll::Ready(());
+                    }
+                    woken = true;
+                    let waker = cx.waker().clone();
+                    std::thread::spawn(move || waker.wake());
+                    Poll::Pending
+                })
+                .await
+            });
+            waiter.await.unwrap();
+        });
+        runner.stats()
+    });
+    assert_eq!(stats.remote_wakes, 1);
+    // The one local wake is the waiter finishing and waking `run`'s future, which awaits it.
+    assert_eq!(stats.local_wakes, 1);
+}
