@@ -30,9 +30,11 @@ pub struct LoopStats {
     pub spawned: u64,
     /// Polls of tasks (not counting the future given to `run`).
     pub polls: u64,
-    /// Wakes that took the fast path on the loop's own thread and queued a task.
+    /// Wakes that took the fast path on the loop's own thread and queued a task (or the
+    /// future given to `run`). Wakes of a task already queued are not counted.
     pub local_wakes: u64,
-    /// Wakes that arrived through the thread-safe queue and queued a task.
+    /// Wakes that arrived through the thread-safe queue and queued a task (or the future
+    /// given to `run`).
     pub remote_wakes: u64,
     /// Times the loop blocked its thread waiting for work.
     pub parks: u64,
