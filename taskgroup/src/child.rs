@@ -146,6 +146,16 @@ impl<T> ChildControl for ChildInner<T> {
 ///     assert_eq!(answer.unwrap().result().unwrap(), 42);
 /// });
 /// ```
+///
+/// Like [`Task`], it belongs to its loop's thread:
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// looplet_executor::run(looplet_taskgroup::TaskGroup::scope(|tg| async move {
+///     send(tg.create_task(async {}));
+///     Ok(())
+/// }));
+/// ```
 pub struct ChildTask<T> {
     inner: Rc<ChildInner<T>>,
 }

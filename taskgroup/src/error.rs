@@ -71,6 +71,23 @@ impl GroupError {
 
     /// The body's own error, when the body failed (it is also the last of
     /// [`errors`](GroupError::errors)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{run, yield_now};
+    /// use looplet_taskgroup::TaskGroup;
+    ///
+    /// let group = run(TaskGroup::scope(|tg| async move {
+    ///     tg.create_task(async { Err::<(), _>("child") });
+    ///     yield_now().await; // the child fails first, in the same turn as the body
+    ///     Err::<(), _>("body".into())
+    /// }))
+    /// .unwrap_err();
+    /// let all: Vec<String> = group.iter().map(|e| e.to_string()).collect();
+    /// assert_eq!(all, ["child", "body"]);
+    /// assert_eq!(group.body_error().unwrap().to_string(), "body");
+    /// ```
     pub fn body_error(&self) -> Option<&(dyn Error + 'static)> {
         match self.errors.last() {
             Some(error) if self.body_failed => Some(error.as_ref()),

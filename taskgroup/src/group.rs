@@ -263,6 +263,16 @@ fn on_child_done<T>(group: &Weak<Shared>, task: &Task<T>) {
 /// .unwrap();
 /// assert_eq!(*log.borrow(), ["body done", "a", "b"]);
 /// ```
+///
+/// A group belongs to its loop's thread, like the tasks in it: it is not `Send`.
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// looplet_executor::run(looplet_taskgroup::TaskGroup::scope(|tg| async move {
+///     send(tg);
+///     Ok(())
+/// }));
+/// ```
 #[derive(Clone)]
 pub struct TaskGroup {
     shared: Rc<Shared>,
@@ -371,6 +381,20 @@ impl TaskGroup {
     /// # Panics
     ///
     /// Panics when no looplet loop is running on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::run;
+    /// use looplet_taskgroup::TaskGroup;
+    ///
+    /// run(TaskGroup::scope(|tg| async move {
+    ///     let child = tg.try_create_task(async { Ok::<_, std::fmt::Error>(1) })?;
+    ///     assert_eq!(child.await?, 1);
+    ///     Ok(())
+    /// }))
+    /// .unwrap();
+    /// ```
     #[track_caller]
     pub fn try_create_task<F>(
         &self,
@@ -443,6 +467,22 @@ impl TaskGroup {
     }
 
     /// Where the group is in its life.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{run, yield_now};
+    /// use looplet_taskgroup::{GroupState, TaskGroup};
+    ///
+    /// run(TaskGroup::scope(|tg| async move {
+    ///     tg.create_task(yield_now());
+    ///     assert_eq!((tg.state(), tg.len()), (GroupState::Open, 1));
+    ///     tg.cancel();
+    ///     assert_eq!((tg.state(), tg.len()), (GroupState::ShuttingDown, 1));
+    ///     Ok(())
+    /// }))
+    /// .unwrap();
+    /// ```
     pub fn state(&self) -> GroupState {
         self.shared.state.get()
     }

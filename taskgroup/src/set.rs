@@ -72,6 +72,13 @@ struct SetInner {
 ///     assert!(set.is_empty());
 /// });
 /// ```
+///
+/// A set holds `!Send` task handles, so it stays on its loop's thread:
+///
+/// ```compile_fail
+/// fn send<T: Send>(_: T) {}
+/// send(looplet_taskgroup::TaskSet::new());
+/// ```
 #[derive(Clone, Default)]
 pub struct TaskSet {
     inner: Rc<SetInner>,
@@ -99,6 +106,23 @@ impl TaskSet {
 
     /// Keeps `task` in the set until it ends (a task already done leaves at the loop's next
     /// turn). Returns its id.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{run, yield_now, TaskBuilder};
+    /// use looplet_taskgroup::TaskSet;
+    ///
+    /// run(async {
+    ///     let set = TaskSet::new();
+    ///     let id = set.add(TaskBuilder::new().name("flusher").spawn(yield_now()));
+    ///     assert!(set.contains(id));
+    ///     assert_eq!(set.ids(), [id]);
+    ///     assert_eq!(set.names(), ["flusher"]);
+    ///     set.join_all().await;
+    ///     assert!(!set.contains(id));
+    /// });
+    /// ```
     pub fn add<T: 'static>(&self, task: Task<T>) -> TaskId {
         let id = task.id();
         let task = Rc::new(task);
