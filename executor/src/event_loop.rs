@@ -364,15 +364,24 @@ impl Core {
         *self.due_scratch.borrow_mut() = due;
     }
 
+    /// Takes in what other threads sent: wakes, then submitted jobs. Only what was queued
+    /// when the drain began is taken, as with the ready batch, so threads that keep sending
+    /// cannot hold the loop here and starve the ready tasks and timers.
     fn drain_remote(&self) {
-        while let Some(id) = self.remote.pop_woken() {
+        for _ in 0..self.remote.woken_len() {
+            let Some(id) = self.remote.pop_woken() else {
+                break;
+            };
             // Nothing is borrowed between ticks, so `Busy` cannot happen here.
             if self.enqueue(id) == Enqueued::Queued {
                 bump(&self.counters.remote_wakes);
                 self.trace.task_woken(self, id, true);
             }
         }
-        while let Some(job) = self.remote.pop_job() {
+        for _ in 0..self.remote.jobs_len() {
+            let Some(job) = self.remote.pop_job() else {
+                break;
+            };
             job();
         }
     }

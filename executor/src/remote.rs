@@ -83,6 +83,14 @@ impl Remote {
         self.woken.pop()
     }
 
+    pub(crate) fn woken_len(&self) -> usize {
+        self.woken.len()
+    }
+
+    pub(crate) fn jobs_len(&self) -> usize {
+        self.jobs.len()
+    }
+
     pub(crate) fn pop_job(&self) -> Option<Job> {
         self.jobs.pop()
     }
