@@ -84,9 +84,10 @@ fn closing_an_async_channel_wakes_every_waiting_receiver_and_refuses_senders() {
 fn an_unbounded_async_channel_carries_every_message_from_four_threads() {
     const THREADS: u64 = 4;
     const PER_THREAD: u64 = 10_000;
-    let (sum, count, remote_wakes) = within(Duration::from_secs(60), || {
-        let mut runner = Runner::new();
-        let (sum, count) = runner.run(async {
+    // No assertion on remote wakes: when the senders stay ahead the receiver never waits,
+    // and a run with none is correct.
+    let (sum, count) = within(Duration::from_secs(60), || {
+        Runner::new().run(async {
             let (sender, receiver) = async_channel::unbounded::<u64>();
             let senders: Vec<_> = (0..THREADS)
                 .map(|thread| {
@@ -109,13 +110,11 @@ fn an_unbounded_async_channel_carries_every_message_from_four_threads() {
                 thread.join().unwrap();
             }
             (sum, count)
-        });
-        (sum, count, runner.stats().remote_wakes)
+        })
     });
     let n = THREADS * PER_THREAD;
     assert_eq!(count, n);
     assert_eq!(sum, n * (n - 1) / 2);
-    assert!(remote_wakes > 0, "the other threads woke the loop remotely");
 }
 
 #[test]
