@@ -39,6 +39,7 @@ LAYERS = [
     ("looplet_taskgroup", "looplet-taskgroup"),
     ("looplet_executor", "looplet-executor"),
     ("slab::", "slab"),
+    ("btree", "BTreeMap"),
     ("crossbeam_queue", "crossbeam-queue (remote queue)"),
     ("futures_task", "futures-task (owned wakers)"),
     ("binary_heap", "BinaryHeap (timer heap)"),
