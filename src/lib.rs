@@ -27,8 +27,9 @@
 //! ```
 
 pub use looplet_executor::{
-    create_task, handle, run, spawner, stats, yield_now, Builder, Handle, LocalSpawner, LoopStats,
-    RemoteTask, Runner, Task, TaskBuilder, TaskError, TaskId, TimerStats, YieldNow,
+    create_task, current_task_id, handle, run, spawner, stats, yield_now, Builder, Handle,
+    LocalSpawner, LoopStats, RemoteTask, Runner, Task, TaskBuilder, TaskError, TaskId, TimerStats,
+    YieldNow,
 };
 pub use looplet_taskgroup::{
     BoxError, ChildOutput, ChildTask, CreateTaskError, GroupError, GroupState, JoinAll, Scope,

@@ -99,6 +99,8 @@ pub(crate) struct Core {
     timers: Rc<TimerQueue>,
     next_number: Cell<u64>,
     main_queued: Cell<bool>,
+    /// The task being polled right now, if any (`None` while the main future runs).
+    current_task: Cell<Option<TaskId>>,
     phase: Cell<Phase>,
     counters: Counters,
     /// Wakers of due timers, kept between ticks so firing allocates nothing.
@@ -116,6 +118,7 @@ impl Core {
             timers: TimerQueue::new(clock),
             next_number: Cell::new(1),
             main_queued: Cell::new(false),
+            current_task: Cell::new(None),
             phase: Cell::new(Phase::Open),
             counters: Counters::default(),
             due_scratch: RefCell::new(Vec::new()),
@@ -238,6 +241,11 @@ impl Core {
         }
     }
 
+    /// The task being polled right now; `None` in the future given to `run`.
+    pub(crate) fn current_task(&self) -> Option<TaskId> {
+        self.current_task.get()
+    }
+
     pub(crate) fn call_soon(&self, callback: Box<dyn FnOnce()>) {
         self.soon.borrow_mut().push_back(callback);
     }
@@ -307,8 +315,10 @@ impl Core {
         bump(&self.counters.polls);
         self.trace.poll_started(self, id);
         let poll_waker = PollWaker::new(&self.remote, id, &header.owned_waker);
+        let outer = self.current_task.replace(Some(id));
         let outcome =
             poll_waker.with_waker(|waker| task.poll_future(&mut Context::from_waker(waker)));
+        self.current_task.set(outer);
         self.trace.poll_ended(id, || header.name().into_owned());
         match outcome {
             PollOutcome::Pending => {

@@ -59,7 +59,9 @@ mod waker;
 
 pub use handle::{handle, Handle, RemoteTask};
 pub use run::{run, Builder, Runner};
-pub use spawn::{create_task, spawner, stats, yield_now, LocalSpawner, TaskBuilder, YieldNow};
+pub use spawn::{
+    create_task, current_task_id, spawner, stats, yield_now, LocalSpawner, TaskBuilder, YieldNow,
+};
 pub use stats::{LoopStats, TimerStats};
 pub use task::{Task, TaskError, TaskId};
 

@@ -127,6 +127,25 @@ impl Future for YieldNow {
     }
 }
 
+/// The id of the task being polled right now (asyncio's `current_task()`), or `None` when
+/// called from the future given to `run`, or with no loop running.
+///
+/// # Examples
+///
+/// ```
+/// use looplet_executor::{create_task, current_task_id, run};
+///
+/// run(async {
+///     assert_eq!(current_task_id(), None); // the main future is not a task
+///     let task = create_task(async { current_task_id() });
+///     let id = task.id();
+///     assert_eq!(task.await.unwrap(), Some(id));
+/// });
+/// ```
+pub fn current_task_id() -> Option<crate::TaskId> {
+    context::with_current(|core| core.current_task()).flatten()
+}
+
 /// The running loop's counters; see [`LoopStats`].
 ///
 /// # Panics
