@@ -66,6 +66,24 @@ enum Phase {
     Closed,
 }
 
+/// The loop's task bookkeeping: who is live, and who is ready.
+struct Scheduler {
+    tasks: Slab<Slot>,
+    ready: VecDeque<TaskId>,
+}
+
+/// What [`Core::pop_ready`] found at the front of the ready queue.
+enum Next {
+    /// A live task: poll it.
+    Task(TaskId, Rc<dyn RawTask>),
+    /// The future given to `run`: `block_on` polls it.
+    Main,
+    /// An id whose task is gone (cancelled after it was queued): skip it.
+    Stale,
+    /// The queue is empty.
+    Empty,
+}
+
 /// A live task in the loop's slab.
 struct Slot {
     number: u64,
@@ -92,8 +110,8 @@ fn bump(counter: &Cell<u64>) {
 /// One event loop's state.
 pub(crate) struct Core {
     remote: Arc<Remote>,
-    tasks: RefCell<Slab<Slot>>,
-    ready: RefCell<VecDeque<TaskId>>,
+    /// Task slab and ready queue, under one `RefCell` so a wake or a poll borrows once.
+    sched: RefCell<Scheduler>,
     /// Callbacks to run at the next tick (done callbacks added to finished tasks).
     soon: RefCell<VecDeque<Box<dyn FnOnce()>>>,
     timers: Rc<TimerQueue>,
@@ -112,8 +130,10 @@ impl Core {
     pub(crate) fn new(clock: Clock, tracer: trace::Tracer) -> Rc<Core> {
         Rc::new(Core {
             remote: Arc::new(Remote::new(std::thread::current())),
-            tasks: RefCell::new(Slab::new()),
-            ready: RefCell::new(VecDeque::new()),
+            sched: RefCell::new(Scheduler {
+                tasks: Slab::new(),
+                ready: VecDeque::new(),
+            }),
             soon: RefCell::new(VecDeque::new()),
             timers: TimerQueue::new(clock),
             next_number: Cell::new(1),
@@ -143,11 +163,11 @@ impl Core {
     }
 
     pub(crate) fn stats(&self) -> LoopStats {
-        let tasks = self.tasks.borrow();
+        let sched = self.sched.borrow();
         LoopStats {
-            live_tasks: tasks.len(),
-            slab_capacity: tasks.capacity(),
-            ready_len: self.ready.borrow().len(),
+            live_tasks: sched.tasks.len(),
+            slab_capacity: sched.tasks.capacity(),
+            ready_len: sched.ready.len(),
             timers: self.timers.stats(),
             spawned: self.counters.spawned.get(),
             polls: self.counters.polls.get(),
@@ -168,8 +188,8 @@ impl Core {
         );
         let number = self.next_number.get();
         self.next_number.set(number + 1);
-        let mut tasks = self.tasks.borrow_mut();
-        let entry = tasks.vacant_entry();
+        let mut sched = self.sched.borrow_mut();
+        let entry = sched.tasks.vacant_entry();
         let id = TaskId {
             slot: entry.key() as u32,
             number,
@@ -180,8 +200,8 @@ impl Core {
             queued: true,
             task: raw,
         });
-        drop(tasks);
-        self.ready.borrow_mut().push_back(id);
+        sched.ready.push_back(id);
+        drop(sched);
         bump(&self.counters.spawned);
         let task = Task::from_cell(join);
         if self.trace.is_enabled() {
@@ -197,18 +217,17 @@ impl Core {
             if self.main_queued.get() {
                 return Enqueued::Nothing;
             }
-            let Ok(mut ready) = self.ready.try_borrow_mut() else {
+            let Ok(mut sched) = self.sched.try_borrow_mut() else {
                 return Enqueued::Busy;
             };
-            ready.push_back(id);
+            sched.ready.push_back(id);
             self.main_queued.set(true);
             return Enqueued::Queued;
         }
-        let (Ok(mut tasks), Ok(mut ready)) =
-            (self.tasks.try_borrow_mut(), self.ready.try_borrow_mut())
-        else {
+        let Ok(mut sched) = self.sched.try_borrow_mut() else {
             return Enqueued::Busy;
         };
+        let Scheduler { tasks, ready } = &mut *sched;
         match tasks.get_mut(id.slot as usize) {
             Some(slot) if slot.number == id.number && !slot.queued => {
                 slot.queued = true;
@@ -266,14 +285,16 @@ impl Core {
         loop {
             // One batch: only what was ready when it began (see "Fairness" above). The main
             // future takes its turn in the batch like any task, but only `block_on` owns it.
-            let batch = self.ready.borrow().len();
+            let batch = self.sched.borrow().ready.len();
             for _ in 0..batch {
-                let Some(id) = self.ready.borrow_mut().pop_front() else {
-                    break;
-                };
-                if id != TaskId::MAIN {
-                    self.run_task(id);
-                    continue;
+                match self.pop_ready() {
+                    Next::Task(id, task) => {
+                        self.run_task(id, task);
+                        continue;
+                    }
+                    Next::Stale => continue,
+                    Next::Empty => break,
+                    Next::Main => {}
                 }
                 self.main_queued.set(false);
                 let polled = main_waker.with_waker(|waker| {
@@ -295,17 +316,26 @@ impl Core {
         }
     }
 
-    fn run_task(&self, id: TaskId) {
-        let task = {
-            let mut tasks = self.tasks.borrow_mut();
-            match tasks.get_mut(id.slot as usize) {
-                Some(slot) if slot.number == id.number => {
-                    slot.queued = false;
-                    Rc::clone(&slot.task)
-                }
-                _ => return,
-            }
+    /// Takes the next id off the ready queue and, for a task, its cell (one borrow).
+    fn pop_ready(&self) -> Next {
+        let mut sched = self.sched.borrow_mut();
+        let Scheduler { tasks, ready } = &mut *sched;
+        let Some(id) = ready.pop_front() else {
+            return Next::Empty;
         };
+        if id == TaskId::MAIN {
+            return Next::Main;
+        }
+        match tasks.get_mut(id.slot as usize) {
+            Some(slot) if slot.number == id.number => {
+                slot.queued = false;
+                Next::Task(id, Rc::clone(&slot.task))
+            }
+            _ => Next::Stale,
+        }
+    }
+
+    fn run_task(&self, id: TaskId, task: Rc<dyn RawTask>) {
         let header = task.header();
         if header.cancel_requested.get() {
             self.cancel_now(id, task);
@@ -349,7 +379,7 @@ impl Core {
     /// Takes task `id` out of the slab. The slot is dropped after the borrow ends (the
     /// caller usually holds another `Rc` anyway).
     fn remove(&self, id: TaskId) {
-        let removed = self.tasks.borrow_mut().try_remove(id.slot as usize);
+        let removed = self.sched.borrow_mut().tasks.try_remove(id.slot as usize);
         drop(removed);
     }
 
@@ -364,6 +394,9 @@ impl Core {
     }
 
     fn fire_timers(&self) {
+        if !self.timers.has_entries() {
+            return;
+        }
         let mut due = std::mem::take(&mut *self.due_scratch.borrow_mut());
         if self.timers.fire_due(&mut due) > 0 {
             self.trace.timers_fired(self, due.len());
@@ -378,6 +411,9 @@ impl Core {
     /// when the drain began is taken, as with the ready batch, so threads that keep sending
     /// cannot hold the loop here and starve the ready tasks and timers.
     fn drain_remote(&self) {
+        if !self.remote.take_has_work() {
+            return;
+        }
         for _ in 0..self.remote.woken_len() {
             let Some(id) = self.remote.pop_woken() else {
                 break;
@@ -397,7 +433,7 @@ impl Core {
     }
 
     fn is_idle(&self) -> bool {
-        self.ready.borrow().is_empty() && self.soon.borrow().is_empty()
+        self.sched.borrow().ready.is_empty() && self.soon.borrow().is_empty()
     }
 
     /// Blocks until there is work: the next timer deadline or a remote wake. On a virtual
@@ -445,8 +481,9 @@ impl Core {
         let entered = context::try_enter(self);
         if self.trace.is_debug() {
             let mut pending: Vec<_> = self
-                .tasks
+                .sched
                 .borrow()
+                .tasks
                 .iter()
                 .map(|(_, slot)| (slot.number, slot.task.header().name().into_owned()))
                 .collect();
@@ -456,10 +493,10 @@ impl Core {
         }
         for _round in 0..1_000 {
             let mut left: Vec<Rc<dyn RawTask>> = {
-                let mut tasks = self.tasks.borrow_mut();
-                tasks.drain().map(|slot| slot.task).collect()
+                let mut sched = self.sched.borrow_mut();
+                sched.ready.clear();
+                sched.tasks.drain().map(|slot| slot.task).collect()
             };
-            self.ready.borrow_mut().clear();
             if left.is_empty() && self.soon.borrow().is_empty() {
                 break;
             }
@@ -479,7 +516,7 @@ impl Core {
                 callback();
             }
         }
-        let leaked = self.tasks.borrow().len();
+        let leaked = self.sched.borrow().tasks.len();
         if leaked > 0 {
             eprintln!(
                 "looplet: {leaked} tasks were still being created by done callbacks after 1000 \

@@ -34,6 +34,9 @@ pub(crate) struct Remote {
     thread: Thread,
     /// `true` while the loop is awake or an unpark is already on its way; see module docs.
     notified: AtomicBool,
+    /// Set after every push, cleared by the loop right before it drains: lets a tick with
+    /// nothing from other threads skip the queues with one load.
+    has_work: AtomicBool,
     closed: AtomicBool,
 }
 
@@ -44,6 +47,7 @@ impl Remote {
             jobs: SegQueue::new(),
             thread,
             notified: AtomicBool::new(true),
+            has_work: AtomicBool::new(false),
             closed: AtomicBool::new(false),
         }
     }
@@ -54,6 +58,7 @@ impl Remote {
             return;
         }
         self.woken.push(id);
+        self.has_work.store(true, Ordering::SeqCst);
         self.notify();
     }
 
@@ -64,6 +69,7 @@ impl Remote {
             return Err(());
         }
         self.jobs.push(job);
+        self.has_work.store(true, Ordering::SeqCst);
         if self.is_closed() {
             // The loop may have drained before our push landed: drop what is left ourselves.
             self.drain_jobs_dropping();
@@ -81,6 +87,14 @@ impl Remote {
 
     pub(crate) fn pop_woken(&self) -> Option<TaskId> {
         self.woken.pop()
+    }
+
+    /// Whether anything may have been pushed since the last call; clears the flag. A push
+    /// whose flag-store lands after the clear sets it again for the next tick, and a push
+    /// whose store landed before is visible to the drain that follows (the store comes after
+    /// the push; the swap orders the drain after the store).
+    pub(crate) fn take_has_work(&self) -> bool {
+        self.has_work.load(Ordering::Relaxed) && self.has_work.swap(false, Ordering::SeqCst)
     }
 
     pub(crate) fn woken_len(&self) -> usize {

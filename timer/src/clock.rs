@@ -78,6 +78,19 @@ impl Clock {
         self.origin_system + (self.now() - self.origin)
     }
 
+    /// `instant` as nanoseconds since this clock was made (0 for anything earlier): the
+    /// timer heap's key, 8 bytes that compare in one instruction instead of an `Instant`'s
+    /// 16. Exact for about 584 years, well past the 30 years deadlines saturate at.
+    pub(crate) fn ticks(&self, instant: Instant) -> u64 {
+        let nanos = instant.saturating_duration_since(self.origin).as_nanos();
+        u64::try_from(nanos).unwrap_or(u64::MAX)
+    }
+
+    /// The `Instant` that [`ticks`](Clock::ticks) turned into `ticks`.
+    pub(crate) fn instant_at(&self, ticks: u64) -> Instant {
+        self.origin + Duration::from_nanos(ticks)
+    }
+
     /// Moves a virtual clock forward to `instant`. Does nothing on a real clock, or when
     /// `instant` is not later than the clock's present time (time never goes backwards).
     pub fn advance_to(&self, instant: Instant) {

@@ -76,10 +76,11 @@ struct Slot {
     waker: Waker,
 }
 
-/// Ordered by deadline, then by sequence: equal deadlines fire in creation order.
+/// Ordered by deadline, then by sequence: equal deadlines fire in creation order. The
+/// deadline is kept in [`Clock::ticks`], which compare faster than `Instant`s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Entry {
-    deadline: Instant,
+    deadline: u64,
     sequence: u64,
     slot: usize,
 }
@@ -142,7 +143,7 @@ impl TimerQueue {
         let State { slots, heap } = &mut *state;
         while let Some(Reverse(top)) = heap.peek() {
             if is_live(slots, top) {
-                return Some(top.deadline);
+                return Some(self.clock.instant_at(top.deadline));
             }
             heap.pop();
         }
@@ -153,11 +154,15 @@ impl TimerQueue {
     /// queue and appends its waker to `due`, earliest first (equal deadlines in creation
     /// order). Returns how many fired. Wake them after this returns.
     pub fn fire_due(&self, due: &mut Vec<Waker>) -> usize {
-        let now = self.clock.now();
         let mut fired = 0;
         {
             let mut state = self.state.borrow_mut();
             let State { slots, heap } = &mut *state;
+            if heap.is_empty() {
+                // The common case of a loop with no timers: not even a clock read.
+                return 0;
+            }
+            let now = self.clock.ticks(self.clock.now());
             while let Some(Reverse(top)) = heap.peek() {
                 if top.deadline > now {
                     break;
@@ -170,7 +175,9 @@ impl TimerQueue {
                 }
             }
         }
-        self.update_stats(|stats| stats.fired += fired as u64);
+        if fired > 0 {
+            self.update_stats(|stats| stats.fired += fired as u64);
+        }
         fired
     }
 
@@ -182,6 +189,12 @@ impl TimerQueue {
             heap_len: state.heap.len(),
             ..self.stats.get()
         }
+    }
+
+    /// Whether the heap holds any entry (live or dead): a loop with none skips firing, and
+    /// its clock read, entirely.
+    pub fn has_entries(&self) -> bool {
+        !self.state.borrow().heap.is_empty()
     }
 
     /// Number of live timers.
@@ -210,7 +223,7 @@ impl TimerQueue {
         let mut state = self.state.borrow_mut();
         let slot = state.slots.insert(Slot { sequence, waker });
         state.heap.push(Reverse(Entry {
-            deadline,
+            deadline: self.clock.ticks(deadline),
             sequence,
             slot,
         }));

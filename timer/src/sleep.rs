@@ -143,18 +143,20 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         let step = expect_current("polling a looplet Sleep", |queue| {
-            if queue.now() >= this.deadline {
-                return Step::Due;
-            }
+            let due = queue.now() >= this.deadline;
             match this.registration {
+                // Look at the registration first: a timer the queue fired is gone from it,
+                // and needs no deregistering.
                 Some(registration) if registration.queue_id == queue.id() => {
-                    if queue.update_waker(registration.key, cx.waker()) {
-                        Step::Waiting
-                    } else {
-                        // The queue fired it, so it is due even if `now` says otherwise.
+                    if !queue.update_waker(registration.key, cx.waker()) {
+                        Step::Fired
+                    } else if due {
                         Step::Due
+                    } else {
+                        Step::Waiting
                     }
                 }
+                _ if due => Step::Due,
                 _ => Step::Registered(Registration {
                     queue_id: queue.id(),
                     key: queue.register(this.deadline, this.sequence, cx.waker().clone()),
@@ -164,6 +166,12 @@ impl Future for Sleep {
         match step {
             Step::Due => {
                 this.deregister();
+                this.elapsed = true;
+                Poll::Ready(())
+            }
+            Step::Fired => {
+                // The queue already removed it: nothing to deregister.
+                this.registration = None;
                 this.elapsed = true;
                 Poll::Ready(())
             }
@@ -178,8 +186,13 @@ impl Future for Sleep {
 
 /// What one poll of a `Sleep` found, decided while the queue is at hand.
 enum Step {
+    /// The deadline has passed; the timer may still be registered.
     Due,
+    /// The queue fired the timer and removed it.
+    Fired,
+    /// Registered and not due yet.
     Waiting,
+    /// Just registered.
     Registered(Registration),
 }
 

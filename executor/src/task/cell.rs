@@ -92,7 +92,8 @@ enum Stage<F: Future> {
 struct TaskCell<F: Future> {
     header: Header,
     stage: RefCell<Stage<F>>,
-    callbacks: RefCell<Vec<DoneCallback<F::Output>>>,
+    /// Done callbacks in registration order; taken (never borrowed) to read or extend.
+    callbacks: Cell<Vec<DoneCallback<F::Output>>>,
 }
 
 /// Allocates a task. The loop stores the first `Rc`, the handle gets the second.
@@ -117,7 +118,7 @@ where
             core,
         },
         stage: RefCell::new(Stage::Running(future)),
-        callbacks: RefCell::new(Vec::new()),
+        callbacks: Cell::new(Vec::new()),
     });
     (cell.clone(), cell)
 }
@@ -172,7 +173,7 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         if let Some(waker) = self.header.join_waker.take() {
             waker.wake();
         }
-        let callbacks = std::mem::take(&mut *self.callbacks.borrow_mut());
+        let callbacks = self.callbacks.take();
         if callbacks.is_empty() {
             return;
         }
@@ -217,7 +218,9 @@ impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
 
     fn add_done_callback(self: Rc<Self>, callback: DoneCallback<F::Output>) {
         if !self.header.is_done() {
-            self.callbacks.borrow_mut().push(callback);
+            let mut callbacks = self.callbacks.take();
+            callbacks.push(callback);
+            self.callbacks.set(callbacks);
             return;
         }
         // Already done: never run inline. The loop runs it soon; with the loop gone there is
