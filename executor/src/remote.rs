@@ -12,6 +12,15 @@
 //! (the loop does not park), or the pusher flipped the flag after the loop cleared it (the
 //! pusher unparks, and the park returns at once). All four operations are `SeqCst`.
 //!
+//! # Skipping empty drains
+//!
+//! Every push also sets `has_work`; the loop swaps it back to `false` before it drains, and
+//! skips the drain when it was already `false`. A push whose flag-store lands after the
+//! swap leaves the flag set for the next tick; one whose store landed before it is visible
+//! to the drain, because the store comes after the push and the swap orders the drain
+//! after the store. The drain itself takes only what was queued when it began, so threads
+//! that keep pushing cannot hold the loop in it.
+//!
 //! # Closing
 //!
 //! When the loop closes it sets `closed` and then drains `jobs`. A submitter pushes its job
