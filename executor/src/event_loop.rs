@@ -376,10 +376,17 @@ impl Core {
         task.complete(Completion::Cancelled);
     }
 
-    /// Takes task `id` out of the slab. The slot is dropped after the borrow ends (the
-    /// caller usually holds another `Rc` anyway).
+    /// Takes task `id` out of the slab, if it is still there. The slot is dropped after the
+    /// borrow ends (the caller usually holds another `Rc` anyway).
     fn remove(&self, id: TaskId) {
-        let removed = self.sched.borrow_mut().tasks.try_remove(id.slot as usize);
+        let removed = {
+            let mut sched = self.sched.borrow_mut();
+            let ours = sched
+                .tasks
+                .get(id.slot as usize)
+                .is_some_and(|slot| slot.number == id.number);
+            ours.then(|| sched.tasks.remove(id.slot as usize))
+        };
         drop(removed);
     }
 
