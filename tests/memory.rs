@@ -137,9 +137,12 @@ fn a_million_tasks_spawned_and_finished_leave_memory_flat() {
         assert_eq!(end.live_tasks, 0);
         assert_eq!(end.ready_len, 0);
         assert_eq!(end.timers.live, 0);
-        assert_eq!(
-            end.timers.heap_len, 0,
-            "no dead entries left in the timer heap"
+        // Dead heap entries (cancelled sleeps) are swept lazily, so up to a wave's worth may
+        // linger (see timer/tests/faults.rs); they must not pile up across waves.
+        assert!(
+            end.timers.heap_len <= WAVE,
+            "{} entries in the timer heap with no live timer",
+            end.timers.heap_len
         );
         assert_eq!(
             end.slab_capacity, after_warmup.stats.slab_capacity,

@@ -9,7 +9,7 @@ use std::cell::Cell;
 use std::collections::VecDeque;
 use std::future::poll_fn;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Poll, Waker};
 use std::time::Duration;
@@ -128,13 +128,24 @@ fn four_threads_waking_tasks_a_million_times_amid_local_wakes_and_cancellations_
                 let mut consumers: Vec<Task<u64>> = (0..CONSUMERS).map(start_consumer).collect();
                 yield_now().await; // every consumer has registered its waker
 
+                let resume = Arc::new(AtomicBool::new(false));
                 let threads: Vec<_> = (0..THREADS)
                     .map(|t| {
-                        let (inboxes, done, wakes) =
-                            (inboxes.clone(), senders_done.clone(), wakes_sent.clone());
+                        let (inboxes, done, wakes, resume) = (
+                            inboxes.clone(),
+                            senders_done.clone(),
+                            wakes_sent.clone(),
+                            resume.clone(),
+                        );
                         std::thread::spawn(move || {
                             let mut woke = 0;
                             for i in 0..per_thread {
+                                if i == per_thread / 2 {
+                                    // Halfway: wait for the loop's round of cancellations.
+                                    while !resume.load(Ordering::SeqCst) {
+                                        std::thread::yield_now();
+                                    }
+                                }
                                 let message = t as u64 * per_thread + i;
                                 let inbox = &inboxes[(i as usize + t) % CONSUMERS];
                                 let waker = {
@@ -177,8 +188,21 @@ fn four_threads_waking_tasks_a_million_times_amid_local_wakes_and_cancellations_
                     }
                 });
 
-                // Chaos: while the threads send, cancel a consumer and start its replacement
-                // every few turns; sleep a little now and then so the loop also parks.
+                // Chaos. Once the first half of the messages is consumed, cancel every consumer
+                // and start a replacement (each had taken a share), then let the threads send
+                // the second half; meanwhile cancel and replace a consumer every few turns,
+                // sleeping a little now and then so the loop also parks.
+                let first_half = THREADS as u64 * (per_thread / 2);
+                while tally.count.get() < first_half {
+                    sleep(Duration::from_micros(100)).await;
+                }
+                for (victim, consumer) in consumers.iter_mut().enumerate() {
+                    if consumer.cancel() {
+                        cancelled.set(cancelled.get() + 1);
+                    }
+                    *consumer = start_consumer(victim);
+                }
+                resume.store(true, Ordering::SeqCst);
                 let mut victim = 0;
                 while senders_done.load(Ordering::SeqCst) < THREADS {
                     for _ in 0..3 {
@@ -238,7 +262,10 @@ fn four_threads_waking_tasks_a_million_times_amid_local_wakes_and_cancellations_
         drops, spawned,
         "every consumer future was dropped exactly once"
     );
-    assert!(cancelled > 0, "consumers were cancelled mid-stream");
+    assert!(
+        cancelled >= CONSUMERS as u64,
+        "every consumer was cancelled mid-stream at least once"
+    );
     assert!(rounds > 0, "the local ping-pong ran alongside");
     assert_eq!(wakes, total, "every message came with a wake");
     // A remote wake is counted when it queues its task; wakes of a task already queued
