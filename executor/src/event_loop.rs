@@ -38,7 +38,9 @@ use slab::Slab;
 
 use crate::remote::Remote;
 use crate::stats::LoopStats;
-use crate::task::{new_task, Completion, PollOutcome, RawTask, Task, TaskId, TaskState};
+use crate::task::{
+    new_task, panic_message, Completion, PollOutcome, RawTask, Task, TaskId, TaskState,
+};
 use crate::waker::PollWaker;
 use crate::{context, trace};
 
@@ -100,6 +102,20 @@ struct Counters {
     local_wakes: Cell<u64>,
     remote_wakes: Cell<u64>,
     parks: Cell<u64>,
+}
+
+/// Drops the loop's reference to a finished task. For a detached task it is the last one,
+/// and dropping the cell drops the stored output, whose `Drop` is user code: a panic there
+/// is reported, and never unwinds out of the loop.
+fn release(task: Rc<dyn RawTask>) {
+    if Rc::strong_count(&task) > 1 {
+        return;
+    }
+    let id = task.header().id;
+    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(task))) {
+        let message = panic_message(payload.as_ref()).unwrap_or("a non-string payload");
+        eprintln!("looplet: dropping the output of {id} panicked: {message}; the loop goes on");
+    }
 }
 
 #[inline]
@@ -361,7 +377,8 @@ impl Core {
             PollOutcome::Finished(completion) => {
                 self.remove(id);
                 self.trace.task_finished(self, id, completion);
-                task.complete(completion);
+                Rc::clone(&task).complete(completion);
+                release(task);
             }
         }
     }
@@ -373,7 +390,8 @@ impl Core {
         task.header().state.set(TaskState::Running);
         task.drop_future_cancelled();
         self.trace.task_finished(self, id, Completion::Cancelled);
-        task.complete(Completion::Cancelled);
+        Rc::clone(&task).complete(Completion::Cancelled);
+        release(task);
     }
 
     /// Takes task `id` out of the slab, if it is still there. The slot is dropped after the
@@ -516,7 +534,8 @@ impl Core {
                 task.header().state.set(TaskState::Running);
                 task.drop_future_cancelled();
                 self.trace.task_finished(self, id, Completion::Cancelled);
-                task.complete(Completion::Cancelled);
+                Rc::clone(&task).complete(Completion::Cancelled);
+                release(task);
             }
             let callbacks: Vec<_> = self.soon.borrow_mut().drain(..).collect();
             for callback in callbacks {

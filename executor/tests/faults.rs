@@ -86,9 +86,6 @@ fn futures_whose_drop_panics_at_close_do_not_stop_the_close() {
 }
 
 #[test]
-#[ignore = "bug: the last Rc of a detached task is released at the end of Core::run_task, \
-            outside any catch_unwind, so a panic in the Drop of the task's stored output \
-            unwinds out of Runner::run and abandons the main future"]
 fn a_panic_dropping_a_detached_tasks_output_does_not_escape_run() {
     let mut runner = virtual_runner();
     let outcome = catch_unwind(AssertUnwindSafe(|| {

@@ -11,9 +11,6 @@ use looplet_executor::{yield_now, Runner};
 use support::within;
 
 #[test]
-#[ignore = "bug: Core::drain_remote pops jobs until the remote queue is empty, so threads \
-            that submit faster than the loop creates tasks keep it inside one drain and \
-            starve every ready task and timer until they stop"]
 fn a_ready_task_gets_turns_while_other_threads_flood_the_loop_with_submissions() {
     const FLOODERS: usize = 2;
     const PER_FLOODER: usize = 200_000;
@@ -70,9 +67,6 @@ fn a_ready_task_gets_turns_while_other_threads_flood_the_loop_with_submissions()
 }
 
 #[test]
-#[ignore = "bug: Core::drain_remote pops woken ids until the remote queue is empty, so \
-            threads that wake tasks without pause keep the loop inside one drain forever: \
-            a run that sleeps 1 ms never finishes"]
 fn a_loop_finishes_a_short_sleep_while_other_threads_wake_its_tasks_without_pause() {
     const THREADS: usize = 2;
     let finished = within(Duration::from_secs(20), || {

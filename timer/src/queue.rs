@@ -6,8 +6,8 @@
 //!   `(deadline, sequence, slot)`. The slot is the truth; the heap entry is an index into it.
 //! * A heap entry is *live* when its slot still holds the same sequence number. Removing a
 //!   timer frees its slot only; the dead heap entry is skipped when it reaches the top, and
-//!   [`TimerQueue::cancel`] sweeps all dead entries once they outnumber the live ones, so the
-//!   heap never holds more than about twice the live timers.
+//!   after every cancel or firing all dead entries are swept once they outnumber the live
+//!   ones, so the heap never holds more than about twice the live timers.
 //! * Firing removes the slot and hands its waker back to the caller, who wakes it after the
 //!   borrow of this queue is released: a woken waker may run arbitrary code.
 //! * All state sits behind one `RefCell` that is borrowed only inside this module's methods,
@@ -174,6 +174,9 @@ impl TimerQueue {
                     fired += 1;
                 }
             }
+            // Firing shrinks the live count too; without this, entries cancelled earlier
+            // would stay until their own deadlines once the live timers had all fired.
+            sweep_if_mostly_dead(slots, heap);
         }
         if fired > 0 {
             self.update_stats(|stats| stats.fired += fired as u64);
@@ -234,16 +237,22 @@ impl TimerQueue {
 
     /// Replaces a live timer's waker. Returns `false` when the timer is gone (it fired).
     pub(crate) fn update_waker(&self, key: TimerKey, waker: &Waker) -> bool {
-        let mut state = self.state.borrow_mut();
-        match state.slots.get_mut(key.slot) {
-            Some(slot) if slot.sequence == key.sequence => {
-                if !slot.waker.will_wake(waker) {
-                    slot.waker = waker.clone();
+        let replaced = {
+            let mut state = self.state.borrow_mut();
+            match state.slots.get_mut(key.slot) {
+                Some(slot) if slot.sequence == key.sequence => {
+                    if slot.waker.will_wake(waker) {
+                        None
+                    } else {
+                        Some(std::mem::replace(&mut slot.waker, waker.clone()))
+                    }
                 }
-                true
+                _ => return false,
             }
-            _ => false,
-        }
+        };
+        // Dropped after the borrow ends: a waker's drop may run code that uses this queue.
+        drop(replaced);
+        true
     }
 
     /// Removes a timer before its deadline. Does nothing if it already fired. The waker it
@@ -255,11 +264,7 @@ impl TimerQueue {
             match slots.get(key.slot) {
                 Some(slot) if slot.sequence == key.sequence => {
                     let removed = slots.remove(key.slot);
-                    // Sweep dead entries once they outnumber the live ones: amortised O(1)
-                    // per cancel, and the heap stays within about twice the live timers.
-                    if heap.len() > SWEEP_FLOOR && heap.len() > 2 * slots.len() {
-                        heap.retain(|Reverse(entry)| is_live(slots, entry));
-                    }
+                    sweep_if_mostly_dead(slots, heap);
                     Some(removed)
                 }
                 _ => None,
@@ -275,6 +280,15 @@ impl TimerQueue {
         let mut stats = self.stats.get();
         f(&mut stats);
         self.stats.set(stats);
+    }
+}
+
+/// Sweeps dead entries out of the heap once they outnumber the live ones. Called after a
+/// cancel or a firing: amortised O(1) each, and the heap stays within about twice the live
+/// timers (plus [`SWEEP_FLOOR`]).
+fn sweep_if_mostly_dead(slots: &Slab<Slot>, heap: &mut BinaryHeap<Reverse<Entry>>) {
+    if heap.len() > SWEEP_FLOOR && heap.len() > 2 * slots.len() {
+        heap.retain(|Reverse(entry)| is_live(slots, entry));
     }
 }
 

@@ -179,9 +179,6 @@ fn hook_waker() -> Waker {
 }
 
 #[test]
-#[ignore = "bug: TimerQueue::update_waker drops the replaced waker while the queue's state is \
-            borrowed, so a waker whose drop touches the queue (drops another Sleep) panics \
-            with 'already borrowed'"]
 fn replacing_a_waker_whose_drop_cancels_another_timer_does_not_panic() {
     let queue = TimerQueue::new(Clock::new_virtual());
     let _entered = queue.enter();
@@ -202,9 +199,6 @@ fn replacing_a_waker_whose_drop_cancels_another_timer_does_not_panic() {
 }
 
 #[test]
-#[ignore = "bug: dead heap entries are swept only by TimerQueue::cancel, so when the live timers \
-            then fire instead of being cancelled, the heap keeps every cancelled entry with no \
-            live timer left (memory follows cancelled timers until their deadlines)"]
 fn the_heap_does_not_keep_cancelled_entries_once_the_remaining_timers_have_fired() {
     const N: u64 = 1_000;
     let queue = TimerQueue::new(Clock::new_virtual());

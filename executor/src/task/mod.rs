@@ -37,6 +37,7 @@ mod error;
 mod handle;
 
 pub(crate) use cell::{new_task, PollOutcome, RawTask};
+pub(crate) use error::panic_message;
 pub use error::TaskError;
 pub use handle::Task;
 
