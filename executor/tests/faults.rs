@@ -19,6 +19,9 @@ use looplet_executor::{create_task, yield_now, Task};
 use looplet_timer::sleep;
 use support::{scaled, virtual_runner, within, Trace};
 
+/// How long one test body may run before it counts as hung.
+const LIMIT: Duration = Duration::from_secs(60);
+
 /// Runs `f` when dropped.
 struct OnDrop<F: FnMut()>(F);
 
@@ -41,182 +44,194 @@ impl Drop for PanicOnDrop {
 
 #[test]
 fn a_future_whose_drop_panics_when_cancelled_still_ends_cancelled_and_the_loop_goes_on() {
-    let (error, after) = virtual_runner().run(async {
-        let task = create_task(async {
-            let _bomb = PanicOnDrop("drop of a cancelled future");
-            pending::<()>().await;
+    within(LIMIT, || {
+        let (error, after) = virtual_runner().run(async {
+            let task = create_task(async {
+                let _bomb = PanicOnDrop("drop of a cancelled future");
+                pending::<()>().await;
+            });
+            yield_now().await;
+            task.cancel();
+            let error = task.await.unwrap_err();
+            (error, create_task(async { 2 }).await.unwrap())
         });
-        yield_now().await;
-        task.cancel();
-        let error = task.await.unwrap_err();
-        (error, create_task(async { 2 }).await.unwrap())
+        assert!(error.is_cancelled(), "{error}");
+        assert_eq!(after, 2);
     });
-    assert!(error.is_cancelled(), "{error}");
-    assert_eq!(after, 2);
 }
 
 #[test]
 fn futures_whose_drop_panics_at_close_do_not_stop_the_close() {
-    let trace = Trace::new();
-    let mut runner = virtual_runner();
-    let log = trace.clone();
-    runner.run(async move {
-        for i in 0..3 {
-            let task = create_task(async {
-                let _bomb = PanicOnDrop("drop at close");
-                pending::<()>().await;
-            });
-            let log = log.clone();
-            task.add_done_callback(move |task| {
-                log.push(format!("{i} cancelled: {}", task.is_cancelled()))
-            });
-        }
-        yield_now().await;
+    within(LIMIT, || {
+        let trace = Trace::new();
+        let mut runner = virtual_runner();
+        let log = trace.clone();
+        runner.run(async move {
+            for i in 0..3 {
+                let task = create_task(async {
+                    let _bomb = PanicOnDrop("drop at close");
+                    pending::<()>().await;
+                });
+                let log = log.clone();
+                task.add_done_callback(move |task| {
+                    log.push(format!("{i} cancelled: {}", task.is_cancelled()))
+                });
+            }
+            yield_now().await;
+        });
+        runner.close();
+        assert_eq!(
+            trace.events(),
+            [
+                "0 cancelled: true",
+                "1 cancelled: true",
+                "2 cancelled: true"
+            ]
+        );
+        assert_eq!(runner.stats().live_tasks, 0);
     });
-    runner.close();
-    assert_eq!(
-        trace.events(),
-        [
-            "0 cancelled: true",
-            "1 cancelled: true",
-            "2 cancelled: true"
-        ]
-    );
-    assert_eq!(runner.stats().live_tasks, 0);
 }
 
 #[test]
 fn a_panic_dropping_a_detached_tasks_output_does_not_escape_run() {
-    let mut runner = virtual_runner();
-    let outcome = catch_unwind(AssertUnwindSafe(|| {
-        runner.run(async {
-            drop(create_task(async { PanicOnDrop("drop of an output") }));
-            let other = create_task(async {
-                yield_now().await;
-                5
-            });
-            other.await.unwrap()
-        })
-    }));
-    assert_eq!(
-        outcome.ok(),
-        Some(5),
-        "run() panicked instead of reporting the output's drop"
-    );
+    within(LIMIT, || {
+        let mut runner = virtual_runner();
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            runner.run(async {
+                drop(create_task(async { PanicOnDrop("drop of an output") }));
+                let other = create_task(async {
+                    yield_now().await;
+                    5
+                });
+                other.await.unwrap()
+            })
+        }));
+        assert_eq!(
+            outcome.ok(),
+            Some(5),
+            "run() panicked instead of reporting the output's drop"
+        );
+    });
 }
 
 #[test]
 fn a_non_string_panic_payload_comes_back_intact() {
-    let error = virtual_runner().run(async {
-        create_task(async { std::panic::panic_any(42_u32) })
-            .await
-            .unwrap_err()
+    within(LIMIT, || {
+        let error = virtual_runner().run(async {
+            create_task(async { std::panic::panic_any(42_u32) })
+                .await
+                .unwrap_err()
+        });
+        assert!(error.is_panic());
+        assert_eq!(error.panic_message(), None);
+        assert_eq!(error.to_string(), "Task-1 panicked");
+        assert_eq!(error.into_panic().downcast_ref::<u32>(), Some(&42));
     });
-    assert!(error.is_panic());
-    assert_eq!(error.panic_message(), None);
-    assert_eq!(error.to_string(), "Task-1 panicked");
-    assert_eq!(error.into_panic().downcast_ref::<u32>(), Some(&42));
 }
 
 #[test]
 fn a_drop_that_cancels_wakes_and_spawns_while_its_task_is_cancelled_is_applied_in_order() {
-    let trace = Trace::new();
-    let log = trace.clone();
-    let mut runner = virtual_runner();
-    runner.run(async move {
-        let sibling = Rc::new(create_task({
-            let log = log.clone();
-            async move {
-                sleep(Duration::from_secs(5)).await;
-                log.push("sibling woke (must not happen)");
-            }
-        }));
-        let own_waker: Rc<RefCell<Option<Waker>>> = Rc::default();
-        let doomed = create_task({
-            let (log, sibling, own_waker) = (log.clone(), sibling.clone(), own_waker.clone());
-            async move {
-                let waker_slot = own_waker.clone();
-                let _on_drop = OnDrop(move || {
-                    // Inside the loop's cancellation of this very task:
-                    if let Some(waker) = waker_slot.borrow_mut().take() {
-                        waker.wake(); // wake itself: it is already gone, nothing happens
-                    }
-                    log.push(format!("sibling cancel from drop: {}", sibling.cancel()));
-                    let log = log.clone();
-                    drop(create_task(
-                        async move { log.push("spawned from drop ran") },
-                    ));
-                });
-                poll_fn(|cx| {
-                    *own_waker.borrow_mut() = Some(cx.waker().clone());
-                    Poll::<()>::Pending
-                })
-                .await;
-            }
+    within(LIMIT, || {
+        let trace = Trace::new();
+        let log = trace.clone();
+        let mut runner = virtual_runner();
+        runner.run(async move {
+            let sibling = Rc::new(create_task({
+                let log = log.clone();
+                async move {
+                    sleep(Duration::from_secs(5)).await;
+                    log.push("sibling woke (must not happen)");
+                }
+            }));
+            let own_waker: Rc<RefCell<Option<Waker>>> = Rc::default();
+            let doomed = create_task({
+                let (log, sibling, own_waker) = (log.clone(), sibling.clone(), own_waker.clone());
+                async move {
+                    let waker_slot = own_waker.clone();
+                    let _on_drop = OnDrop(move || {
+                        // Inside the loop's cancellation of this very task:
+                        if let Some(waker) = waker_slot.borrow_mut().take() {
+                            waker.wake(); // wake itself: it is already gone, nothing happens
+                        }
+                        log.push(format!("sibling cancel from drop: {}", sibling.cancel()));
+                        let log = log.clone();
+                        drop(create_task(
+                            async move { log.push("spawned from drop ran") },
+                        ));
+                    });
+                    poll_fn(|cx| {
+                        *own_waker.borrow_mut() = Some(cx.waker().clone());
+                        Poll::<()>::Pending
+                    })
+                    .await;
+                }
+            });
+            yield_now().await;
+            doomed.cancel();
+            assert!(doomed.await.unwrap_err().is_cancelled());
+            yield_now().await;
+            assert!(sibling.is_cancelled());
         });
-        yield_now().await;
-        doomed.cancel();
-        assert!(doomed.await.unwrap_err().is_cancelled());
-        yield_now().await;
-        assert!(sibling.is_cancelled());
+        assert_eq!(
+            trace.events(),
+            ["sibling cancel from drop: true", "spawned from drop ran"]
+        );
+        assert_eq!(runner.stats().live_tasks, 0);
     });
-    assert_eq!(
-        trace.events(),
-        ["sibling cancel from drop: true", "spawned from drop ran"]
-    );
-    assert_eq!(runner.stats().live_tasks, 0);
 }
 
 #[test]
 fn a_task_reading_its_own_handle_inside_its_poll_and_its_drop_sees_it_not_done() {
-    let trace = Trace::new();
-    let log = trace.clone();
-    virtual_runner().run(async move {
-        let own: Rc<RefCell<Option<Task<()>>>> = Rc::default();
-        let task = create_task({
-            let (own, log) = (own.clone(), log.clone());
-            async move {
-                let (own_in_drop, log_in_drop) = (own.clone(), log.clone());
-                let _on_drop = OnDrop(move || {
-                    if let Some(task) = own_in_drop.borrow().as_ref() {
+    within(LIMIT, || {
+        let trace = Trace::new();
+        let log = trace.clone();
+        virtual_runner().run(async move {
+            let own: Rc<RefCell<Option<Task<()>>>> = Rc::default();
+            let task = create_task({
+                let (own, log) = (own.clone(), log.clone());
+                async move {
+                    let (own_in_drop, log_in_drop) = (own.clone(), log.clone());
+                    let _on_drop = OnDrop(move || {
+                        if let Some(task) = own_in_drop.borrow().as_ref() {
+                            let error = task.result().unwrap_err();
+                            log_in_drop.push(format!("in drop: not done {}", error.is_not_done()));
+                            let log = log_in_drop.clone();
+                            task.add_done_callback(move |task| {
+                                log.push(format!("callback from drop: {}", task.is_cancelled()))
+                            });
+                        }
+                    });
+                    yield_now().await;
+                    if let Some(task) = own.borrow().as_ref() {
                         let error = task.result().unwrap_err();
-                        log_in_drop.push(format!("in drop: not done {}", error.is_not_done()));
-                        let log = log_in_drop.clone();
-                        task.add_done_callback(move |task| {
-                            log.push(format!("callback from drop: {}", task.is_cancelled()))
-                        });
+                        log.push(format!("in poll: not done {}", error.is_not_done()));
+                        assert!(!task.is_done());
                     }
-                });
-                yield_now().await;
-                if let Some(task) = own.borrow().as_ref() {
-                    let error = task.result().unwrap_err();
-                    log.push(format!("in poll: not done {}", error.is_not_done()));
-                    assert!(!task.is_done());
+                    pending::<()>().await;
                 }
-                pending::<()>().await;
-            }
+            });
+            *own.borrow_mut() = Some(task);
+            yield_now().await;
+            yield_now().await;
+            assert!(own.borrow().as_ref().unwrap().cancel());
+            yield_now().await; // the loop applies the cancellation: the drop runs
+            let task = own.borrow_mut().take().unwrap();
+            assert!(task.await.unwrap_err().is_cancelled());
         });
-        *own.borrow_mut() = Some(task);
-        yield_now().await;
-        yield_now().await;
-        assert!(own.borrow().as_ref().unwrap().cancel());
-        yield_now().await; // the loop applies the cancellation: the drop runs
-        let task = own.borrow_mut().take().unwrap();
-        assert!(task.await.unwrap_err().is_cancelled());
+        assert_eq!(
+            trace.events(),
+            [
+                "in poll: not done true",
+                "in drop: not done true",
+                "callback from drop: true",
+            ]
+        );
     });
-    assert_eq!(
-        trace.events(),
-        [
-            "in poll: not done true",
-            "in drop: not done true",
-            "callback from drop: true",
-        ]
-    );
 }
 
 #[test]
 fn the_poll_waker_works_every_way_a_future_may_use_it() {
-    within(Duration::from_secs(60), || {
+    within(LIMIT, || {
         let polls = Rc::new(Cell::new(0));
         let counter = polls.clone();
         let mut runner = virtual_runner();
@@ -304,65 +319,69 @@ impl Drop for Pinned {
 
 #[test]
 fn futures_that_must_not_move_are_polled_and_dropped_in_place_by_hundreds() {
-    let n = scaled(500).max(10);
-    let checked = Rc::new(Cell::new(0));
-    let probe = checked.clone();
-    let mut runner = virtual_runner();
-    runner.run(async move {
-        let tasks: Vec<_> = (0..n)
-            .map(|_| {
-                create_task(Pinned {
-                    address: Cell::new(0),
-                    polls: 0,
-                    checked: probe.clone(),
-                    _pin: PhantomPinned,
+    within(LIMIT, || {
+        let n = scaled(500).max(10);
+        let checked = Rc::new(Cell::new(0));
+        let probe = checked.clone();
+        let mut runner = virtual_runner();
+        runner.run(async move {
+            let tasks: Vec<_> = (0..n)
+                .map(|_| {
+                    create_task(Pinned {
+                        address: Cell::new(0),
+                        polls: 0,
+                        checked: probe.clone(),
+                        _pin: PhantomPinned,
+                    })
                 })
-            })
-            .collect();
-        // Half run to the end, half are cancelled after a couple of polls.
-        yield_now().await;
-        yield_now().await;
-        for (i, task) in tasks.into_iter().enumerate() {
-            if i % 2 == 0 {
-                task.cancel();
-            } else {
-                assert_ne!(task.await.unwrap(), 0);
+                .collect();
+            // Half run to the end, half are cancelled after a couple of polls.
+            yield_now().await;
+            yield_now().await;
+            for (i, task) in tasks.into_iter().enumerate() {
+                if i % 2 == 0 {
+                    task.cancel();
+                } else {
+                    assert_ne!(task.await.unwrap(), 0);
+                }
             }
-        }
-        yield_now().await;
+            yield_now().await;
+        });
+        assert_eq!(runner.stats().live_tasks, 0);
+        // Every future: at least two checked polls and one checked drop.
+        assert!(
+            checked.get() >= n * 3,
+            "{} checks for {n} futures",
+            checked.get()
+        );
     });
-    assert_eq!(runner.stats().live_tasks, 0);
-    // Every future: at least two checked polls and one checked drop.
-    assert!(
-        checked.get() >= n * 3,
-        "{} checks for {n} futures",
-        checked.get()
-    );
 }
 
 #[test]
 fn a_self_referential_async_block_keeps_its_borrows_across_suspensions_and_cancellation() {
-    let sums = Rc::new(RefCell::new(Vec::new()));
-    let log = sums.clone();
-    let mut runner = virtual_runner();
-    runner.run(async move {
-        let make = |rounds: usize, log: Rc<RefCell<Vec<u64>>>| async move {
-            let data: Vec<u64> = (1..=64).collect();
-            let window = &data[8..16]; // a borrow of a local, alive across every await
-            let mut sum = 0;
-            for _ in 0..rounds {
-                sum += window.iter().sum::<u64>();
-                yield_now().await;
-            }
-            log.borrow_mut().push(sum);
-        };
-        let finished = create_task(make(3, log.clone()));
-        let cancelled = create_task(make(1_000, log.clone()));
-        yield_now().await;
-        yield_now().await;
-        cancelled.cancel();
-        finished.await.unwrap();
-        assert!(cancelled.await.unwrap_err().is_cancelled());
+    within(LIMIT, || {
+        let sums = Rc::new(RefCell::new(Vec::new()));
+        let log = sums.clone();
+        let mut runner = virtual_runner();
+        runner.run(async move {
+            let make = |rounds: usize, log: Rc<RefCell<Vec<u64>>>| async move {
+                let data: Vec<u64> = (1..=64).collect();
+                let window = &data[8..16]; // a borrow of a local, alive across every await
+                let mut sum = 0;
+                for _ in 0..rounds {
+                    sum += window.iter().sum::<u64>();
+                    yield_now().await;
+                }
+                log.borrow_mut().push(sum);
+            };
+            let finished = create_task(make(3, log.clone()));
+            let cancelled = create_task(make(1_000, log.clone()));
+            yield_now().await;
+            yield_now().await;
+            cancelled.cancel();
+            finished.await.unwrap();
+            assert!(cancelled.await.unwrap_err().is_cancelled());
+        });
+        assert_eq!(*sums.borrow(), [3 * (9..=16).sum::<u64>()]);
     });
-    assert_eq!(*sums.borrow(), [3 * (9..=16).sum::<u64>()]);
 }
