@@ -360,10 +360,19 @@ impl Core {
         header.state.set(TaskState::Running);
         bump(&self.counters.polls);
         self.trace.poll_started(self, id);
-        let poll_waker = PollWaker::new(&self.remote, id, &header.owned_waker);
         let outer = self.current_task.replace(Some(id));
-        let outcome =
-            poll_waker.with_waker(|waker| task.poll_future(&mut Context::from_waker(waker)));
+        // Once a future has kept a clone of the task's waker, poll with that owned waker
+        // itself: futures that check `will_wake` before cloning (timers, channels) then
+        // see the waker they hold and skip the clone.
+        let outcome = match header.owned_waker.take() {
+            Some(owned) => {
+                let outcome = task.poll_future(&mut Context::from_waker(&owned));
+                header.owned_waker.set(Some(owned));
+                outcome
+            }
+            None => PollWaker::new(&self.remote, id, &header.owned_waker)
+                .with_waker(|waker| task.poll_future(&mut Context::from_waker(waker))),
+        };
         self.current_task.set(outer);
         self.trace.poll_ended(id, || header.name().into_owned());
         match outcome {

@@ -9,7 +9,9 @@
 //!   `yield_now`) never needs more.
 //! * The **owned waker** is what `clone` returns: an `Arc<TaskWaker>` naming the loop (its
 //!   [`Remote`]) and the task's [`TaskId`]. It is made on the first clone and cached in the
-//!   task's header, so later clones are one reference-count increment.
+//!   task's header, so later clones are one reference-count increment. From then on the
+//!   loop polls the task with the owned waker itself, so a future that stored a clone sees
+//!   `will_wake` hold and need not clone again.
 //!
 //! # Two wake paths
 //!
