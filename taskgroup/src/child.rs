@@ -8,6 +8,17 @@
 //! [`ChildTask`] clone (so its owner can await it or read its value after the scope). The
 //! executor's `Task` is not `Clone`; this shared cell is what lets both sides hold it.
 //!
+//! # The group's done callback, only where needed
+//!
+//! The group learns of a child's end from the child's own future (`child_future.rs`), not
+//! from a done callback per child. Two kinds of child still get the group's done callback
+//! (`ChildControl::watch`), added once they are known to need it: one that panicked — the
+//! payload becomes the task's outcome, readable only once the task is done — and one that
+//! failed — the group's abort is queued from there, for the end of the batch. And since a
+//! user's done callback must not take a panic's payload before the group does,
+//! [`ChildTask::add_done_callback`] adds the group's callback first. A child gets at most
+//! one (`group_watches`).
+//!
 //! # Borrow rule
 //!
 //! The `RefCell` around the `Task` is borrowed mutably only inside [`ChildTask::poll`],
@@ -16,16 +27,17 @@
 //! never fail in practice; they fail soft (report "not cancelled") rather than panic on a
 //! shutdown path.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
 use looplet_executor::{Task, TaskError, TaskId};
 
 use crate::error::BoxError;
+use crate::group::Shared;
 
 /// What a child of a [`TaskGroup`](crate::TaskGroup) may return: `()` for a child that
 /// cannot fail, or `Result<T, E>` for one that can, with any `E` that converts into a
@@ -80,34 +92,76 @@ mod sealed {
 
 /// What the group needs from a child, whatever its value's type.
 pub(crate) trait ChildControl {
+    /// The child's task id; its number orders the children by creation.
+    fn id(&self) -> TaskId;
+
     /// Asks the loop to cancel the child; whether it was still pending.
     fn cancel(&self) -> bool;
+
+    /// Makes sure the group's done callback is on the child's task; see the module docs.
+    fn watch(&self);
 }
 
 /// The child's one `Task` handle, shared by the group and the `ChildTask`s.
 pub(crate) struct ChildInner<T> {
     task: RefCell<Task<T>>,
     id: TaskId,
+    /// The group, for the done callback that [`watch`](ChildControl::watch) adds. Weak: a
+    /// handle kept after the scope does not keep the group alive.
+    group: Weak<Shared>,
+    /// The group's done callback is on the task. Set once, when it is added.
+    group_watches: Cell<bool>,
 }
 
 impl<T> ChildInner<T> {
-    pub(crate) fn new(task: Task<T>) -> Rc<ChildInner<T>> {
+    pub(crate) fn new(task: Task<T>, group: Weak<Shared>) -> Rc<ChildInner<T>> {
         Rc::new(ChildInner {
             id: task.id(),
             task: RefCell::new(task),
+            group,
+            group_watches: Cell::new(false),
         })
     }
 
-    pub(crate) fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) {
+    fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) {
         if let Ok(task) = self.task.try_borrow() {
             task.add_done_callback(callback);
         }
     }
-}
 
-impl<T> ChildControl for ChildInner<T> {
     fn cancel(&self) -> bool {
         self.task.try_borrow().is_ok_and(|task| task.cancel())
+    }
+}
+
+impl<T: 'static> ChildControl for ChildInner<T> {
+    fn id(&self) -> TaskId {
+        self.id
+    }
+
+    fn cancel(&self) -> bool {
+        ChildInner::cancel(self)
+    }
+
+    fn watch(&self) {
+        if self.group_watches.get() {
+            return;
+        }
+        let Ok(task) = self.task.try_borrow() else {
+            return;
+        };
+        // A child already done has nothing left for the group to see: had it panicked or
+        // failed, the group would have added its callback before it ended.
+        if task.is_done() {
+            return;
+        }
+        self.group_watches.set(true);
+        let group = Weak::clone(&self.group);
+        task.add_done_callback(move |task| {
+            if let Some(shared) = group.upgrade() {
+                Shared::on_watched_child_done(&shared, task);
+            }
+        });
     }
 }
 
@@ -219,9 +273,17 @@ impl<T> ChildTask<T> {
     }
 
     /// Runs `callback` once the child is done, from the loop; see
-    /// [`Task::add_done_callback`]. The group's own callback was added first, so it runs
-    /// first.
-    pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) {
+    /// [`Task::add_done_callback`]. The group looks at the child first: by the time
+    /// `callback` runs, the child no longer counts in [`TaskGroup::len`], and a panicked
+    /// child's payload has been taken by the group (its outcome reads as already taken).
+    ///
+    /// [`TaskGroup::len`]: crate::TaskGroup::len
+    pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static)
+    where
+        T: 'static,
+    {
+        // The group's callback goes first, so no callback can take a panic from it.
+        self.inner.watch();
         self.inner.add_done_callback(callback);
     }
 }

@@ -5,17 +5,21 @@
 //!
 //! * `Shared` (behind an `Rc`) *is* the group: its [`GroupState`], the registry of live
 //!   children, the errors and the first panic, and the waker of the [`Scope`] that waits for
-//!   it. [`TaskGroup`] handles are clones of that `Rc`; so is the wrapper future of every
-//!   child (it reports the child's error). Each child's done callback holds it weakly.
-//! * The registry maps each live child's task number to its handle, in creation order. A
-//!   child enters it in [`TaskGroup::try_create_task`] and leaves it in its done callback —
-//!   so "live children" is exactly the registry's length, and cancelling "every child" is
-//!   walking it.
+//!   it. [`TaskGroup`] handles are clones of that `Rc`; so is the future of every child
+//!   (`ChildFuture`, which reports the child's end). The one done callback the group adds to
+//!   a child that panicked or failed holds it weakly.
+//! * The registry is a slab of live children's handles. A child enters it in
+//!   [`TaskGroup::try_create_task`], at a key its future reserved, and leaves it when its
+//!   future returns or is dropped (`child_future.rs`) — so "live children" is exactly the
+//!   registry's length. A slab reuses freed keys, so its order is not creation order; the
+//!   one walk that needs that order, cancelling "every child" in `Shared::abort`, sorts by
+//!   task number.
 //! * The [`Scope`] future owns the body (boxed, polled in place) and, once the body is done,
 //!   its value or error. It alone turns the group's record into the scope's output.
 //! * `Shared`'s cells are borrowed for the few lines that read or write them, never across a
 //!   poll of the body, a `Drop` of user data, a waker call or a `cancel()`: user code running
-//!   there may create tasks in the group or cancel it.
+//!   there may create tasks in the group or cancel it. A handle taken out of the registry is
+//!   dropped only after the borrow ends.
 //!
 //! # Life cycle
 //!
@@ -39,25 +43,26 @@
 //! asyncio learns of a failed child through a done callback that the loop schedules with
 //! `call_soon`: every task already ready in the same loop iteration still runs first. So
 //! when two children fail at the same instant, both errors are reported. looplet runs done
-//! callbacks right after the task ends, so the group's callback does not abort there; it
-//! adds one more callback to the (finished) child, which the executor never runs inline but
-//! queues for the end of the current batch — asyncio's `call_soon`. The body failing, a
-//! panic in the body and [`TaskGroup::cancel`] abort at once, as asyncio's `__aexit__` and
-//! `TaskGroup.cancel` do.
+//! callbacks right after the task ends, so the group does not abort there: a child that
+//! failed or panicked gets the group's done callback, which adds one more callback to the
+//! (finished) child; the executor never runs that one inline but queues it for the end of
+//! the current batch — asyncio's `call_soon`. The body failing, a panic in the body and
+//! [`TaskGroup::cancel`] abort at once, as asyncio's `__aexit__` and `TaskGroup.cancel` do.
 
 use std::any::Any;
-use std::cell::{Cell, OnceCell, RefCell};
-use std::collections::BTreeMap;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::rc::{Rc, Weak};
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
-use looplet_executor::{create_task, Task, TaskId};
+use looplet_executor::{create_task, Task};
+use slab::Slab;
 
 use crate::child::{ChildControl, ChildInner, ChildOutput, ChildTask};
+use crate::child_future::ChildFuture;
 use crate::error::{BoxError, CreateTaskError, GroupError};
 
 /// Where a [`TaskGroup`] is in its life; see [`TaskGroup::state`].
@@ -81,10 +86,10 @@ pub enum GroupState {
 }
 
 /// The group itself, shared by its handles, its scope and its children.
-struct Shared {
+pub(crate) struct Shared {
     state: Cell<GroupState>,
-    /// Live children by task number, in creation order.
-    children: RefCell<BTreeMap<u64, Rc<dyn ChildControl>>>,
+    /// Live children, each at the key its future reserved (module docs: the registry).
+    children: RefCell<Slab<Rc<dyn ChildControl>>>,
     /// Errors of the children, in the order they happened.
     errors: RefCell<Vec<BoxError>>,
     /// The first panic of a child or the body; the others are reported on stderr.
@@ -105,7 +110,7 @@ impl Shared {
     fn new() -> Shared {
         Shared {
             state: Cell::new(GroupState::Open),
-            children: RefCell::new(BTreeMap::new()),
+            children: RefCell::new(Slab::new()),
             errors: RefCell::new(Vec::new()),
             panic: RefCell::new(None),
             abort_wanted: Cell::new(false),
@@ -120,31 +125,97 @@ impl Shared {
         self.children.borrow().len()
     }
 
-    /// Open → ShuttingDown: asks every live child to cancel and wakes the scope, which drops
-    /// the body at its next poll. Does nothing once Closed; repeating it is harmless.
+    /// Open → ShuttingDown: asks every live child to cancel, in creation order, and wakes the
+    /// scope, which drops the body at its next poll. Does nothing once Closed; repeating it
+    /// is harmless.
     fn abort(&self) {
         match self.state.get() {
             GroupState::Closed => return,
             GroupState::Open => self.state.set(GroupState::ShuttingDown),
             GroupState::ShuttingDown => {}
         }
-        let children: Vec<Rc<dyn ChildControl>> =
-            self.children.borrow().values().cloned().collect();
+        let mut children: Vec<Rc<dyn ChildControl>> = self
+            .children
+            .borrow()
+            .iter()
+            .map(|(_, child)| Rc::clone(child))
+            .collect();
+        // The loop applies cancellations in the order they were asked for; keep that the
+        // creation order, whichever keys the slab handed out.
+        children.sort_by_key(|child| child.id().number());
         for child in children {
             child.cancel();
         }
         self.wake_scope();
     }
 
-    /// A child returned `Err`: record the error (in order), cancel the child — it stops at
-    /// this suspension — and have the group abort at the end of the batch (its done
-    /// callback queues that).
-    fn child_failed(&self, id: Option<TaskId>, error: BoxError) {
+    /// The child at `key` ended — returned, was cancelled, or panicked — and leaves the
+    /// registry; its future's report calls this exactly once. The last child out wakes the
+    /// scope, and closes the group if the scope is already gone.
+    pub(crate) fn child_left(&self, key: usize) {
+        let (removed, live) = {
+            let mut children = self.children.borrow_mut();
+            (children.try_remove(key), children.len())
+        };
+        // `None` only for a child whose task could not be created: it was never registered.
+        let Some(removed) = removed else {
+            return;
+        };
+        drop(removed);
+        if live == 0 {
+            if self.scope_gone.get() {
+                self.state.set(GroupState::Closed);
+            }
+            self.wake_scope();
+        }
+    }
+
+    /// The child at `key` returned `Err`: record the error (in order), cancel the child — it
+    /// stops at this suspension, and leaves through [`child_left`](Shared::child_left) — and
+    /// have the group abort at the end of the batch (the group's done callback, added here,
+    /// queues that).
+    pub(crate) fn child_failed(&self, key: usize, error: BoxError) {
         self.errors.borrow_mut().push(error);
         self.abort_wanted.set(true);
-        let child = id.and_then(|id| self.children.borrow().get(&id.number()).cloned());
+        let child = self.children.borrow().get(key).cloned();
         if let Some(child) = child {
             child.cancel();
+            child.watch();
+        }
+    }
+
+    /// The poll of the child at `key` panicked (its future is being dropped; the loop holds
+    /// the payload as the task's outcome). The group's done callback takes the payload once
+    /// the task is done; the child leaves the registry now.
+    pub(crate) fn child_panicked(&self, key: usize) {
+        let child = self.children.borrow().get(key).cloned();
+        if let Some(child) = child {
+            child.watch();
+        }
+        self.child_left(key);
+    }
+
+    /// The group's done callback, on the children that need one (`child.rs`): takes a
+    /// panic's payload, and queues the group's abort for the end of the batch after a
+    /// failure or a panic.
+    pub(crate) fn on_watched_child_done<T>(shared: &Rc<Shared>, task: &Task<T>) {
+        if task.is_panicked() {
+            if let Err(error) = task.result() {
+                let whose = task.name().into_owned();
+                if let Ok(payload) = error.try_into_panic() {
+                    shared.record_panic(payload, &whose);
+                }
+            }
+            shared.abort_wanted.set(true);
+        }
+        if shared.abort_wanted.get()
+            && shared.state.get() == GroupState::Open
+            && !shared.abort_queued.replace(true)
+        {
+            // The task is done, so the executor queues this callback for the end of the
+            // current batch instead of running it now (module docs: asyncio's call_soon).
+            let soon = Rc::clone(shared);
+            task.add_done_callback(move |_| soon.abort());
         }
     }
 
@@ -195,40 +266,6 @@ impl Shared {
                 panic_message(payload)
             );
         }
-    }
-}
-
-/// The done callback of every child: the child leaves the registry; a panic is recorded;
-/// a failure or panic queues the group's abort for the end of the batch.
-fn on_child_done<T>(group: &Weak<Shared>, task: &Task<T>) {
-    let Some(shared) = group.upgrade() else {
-        return;
-    };
-    if task.is_panicked() {
-        if let Err(error) = task.result() {
-            let whose = task.name().into_owned();
-            if let Ok(payload) = error.try_into_panic() {
-                shared.record_panic(payload, &whose);
-            }
-        }
-        shared.abort_wanted.set(true);
-    }
-    if shared.abort_wanted.get()
-        && shared.state.get() == GroupState::Open
-        && !shared.abort_queued.replace(true)
-    {
-        // The task is done, so the executor queues this callback for the end of the
-        // current batch instead of running it now (module docs: asyncio's call_soon).
-        let soon = Rc::clone(&shared);
-        task.add_done_callback(move |_| soon.abort());
-    }
-    let removed = shared.children.borrow_mut().remove(&task.id().number());
-    drop(removed);
-    if shared.live() == 0 {
-        if shared.scope_gone.get() {
-            shared.state.set(GroupState::Closed);
-        }
-        shared.wake_scope();
     }
 }
 
@@ -407,31 +444,16 @@ impl TaskGroup {
         if self.shared.state.get() == GroupState::Closed {
             return Err(CreateTaskError::closed());
         }
-        // The wrapper learns its own id once the task exists, before its first poll.
-        let own_id: Rc<OnceCell<TaskId>> = Rc::default();
-        let wrapper = {
-            let group = self.clone();
-            let own_id = Rc::clone(&own_id);
-            async move {
-                match future.await.into_result() {
-                    Ok(value) => value,
-                    Err(error) => {
-                        group.shared.child_failed(own_id.get().copied(), error);
-                        // `child_failed` cancelled this task: it ends at this suspension,
-                        // and the loop drops this future.
-                        std::future::pending().await
-                    }
-                }
-            }
-        };
-        let task = create_task(wrapper);
-        let _ = own_id.set(task.id());
-        let number = task.id().number();
-        let child = ChildInner::new(task);
-        let control: Rc<dyn ChildControl> = child.clone();
-        self.shared.children.borrow_mut().insert(number, control);
-        let weak = Rc::downgrade(&self.shared);
-        child.add_done_callback(move |task| on_child_done(&weak, task));
+        // The child's future must know its registry key before the task exists, so the key
+        // is reserved first. Nothing can take it meanwhile: `create_task` runs no user code.
+        let key = self.shared.children.borrow().vacant_key();
+        let task = create_task(ChildFuture::new(future, Rc::clone(&self.shared), key));
+        let child = ChildInner::new(task, Rc::downgrade(&self.shared));
+        let registered = self.shared.children.borrow_mut().insert(child.clone());
+        assert_eq!(
+            registered, key,
+            "a TaskGroup's registry changed while one of its tasks was being created"
+        );
         if self.shared.state.get() == GroupState::ShuttingDown {
             child.cancel();
         }

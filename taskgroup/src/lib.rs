@@ -51,6 +51,7 @@
 #![warn(missing_docs)]
 
 mod child;
+mod child_future;
 mod error;
 mod group;
 mod set;
