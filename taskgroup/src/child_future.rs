@@ -1,4 +1,4 @@
-//! `ChildFuture`: the future a child's task runs — the user's future, followed by a report
+//! `child_future`: the future a child's task runs — the user's future, followed by a report
 //! to the group of how it ended.
 //!
 //! # Why the child reports, not a done callback
@@ -37,12 +37,10 @@
 //!   value or an error — and the group is told only after that code has returned. So a
 //!   report dropped while `Polling` can only mean that the user's code panicked.
 
-use std::future::Future;
-use std::pin::Pin;
+use std::future::{pending, poll_fn, Future};
+use std::pin::pin;
 use std::rc::Rc;
-use std::task::{Context, Poll};
-
-use pin_project_lite::pin_project;
+use std::task::Poll;
 
 use crate::child::ChildOutput;
 use crate::group::Shared;
@@ -92,65 +90,61 @@ impl Drop for Report {
     }
 }
 
-pin_project! {
-    /// The future a child's task runs: `future`, then a report to the group.
-    pub(crate) struct ChildFuture<F> {
-        // Dropped first (fields drop in order): see "Ground rules".
-        #[pin]
-        future: F,
-        report: Report,
-    }
+/// The parts a child's future starts from. As one value they are dropped in field order —
+/// the user's future first — even when the child is cancelled before its first poll.
+struct Parts<F> {
+    future: F,
+    report: Report,
 }
 
-impl<F> ChildFuture<F> {
-    /// Wraps `future` as the child at `key` in `group`'s registry.
-    pub(crate) fn new(future: F, group: Rc<Shared>, key: usize) -> ChildFuture<F> {
-        ChildFuture {
-            future,
-            report: Report {
-                group,
-                key,
-                progress: Progress::Waiting,
-            },
-        }
-    }
-}
-
-impl<F> Future for ChildFuture<F>
+/// The future a child's task runs: `future`, then a report to the group; see the module
+/// docs. An `async` block with `pin!` does the pinning, so no `unsafe` and no pin-projection
+/// crate are needed.
+pub(crate) fn child_future<F>(
+    future: F,
+    group: Rc<Shared>,
+    key: usize,
+) -> impl Future<Output = <F::Output as ChildOutput>::Value>
 where
     F: Future,
     F::Output: ChildOutput,
 {
-    type Output = <F::Output as ChildOutput>::Value;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let report = this.report;
-        if report.progress != Progress::Waiting {
-            // `Failed` waits to be cancelled; `Returned` is never polled again by the loop.
-            return Poll::Pending;
-        }
-        report.progress = Progress::Polling;
-        let output = match this.future.poll(cx) {
-            Poll::Pending => {
-                report.progress = Progress::Waiting;
-                return Poll::Pending;
+    let parts = Parts {
+        future,
+        report: Report {
+            group,
+            key,
+            progress: Progress::Waiting,
+        },
+    };
+    async move {
+        let Parts { future, mut report } = parts;
+        // Declared after `report`, so dropped before it: see "Ground rules".
+        let mut future = pin!(future);
+        let output = poll_fn(|cx| {
+            report.progress = Progress::Polling;
+            match future.as_mut().poll(cx) {
+                Poll::Pending => {
+                    report.progress = Progress::Waiting;
+                    Poll::Pending
+                }
+                // `into_result` may run user code (an `Into<BoxError>`), so still `Polling`.
+                Poll::Ready(output) => Poll::Ready(output.into_result()),
             }
-            // `into_result` may run user code (an `Into<BoxError>`), so still `Polling`.
-            Poll::Ready(output) => output.into_result(),
-        };
+        })
+        .await;
         match output {
             Ok(value) => {
                 report.progress = Progress::Returned;
                 report.group.child_left(report.key);
-                Poll::Ready(value)
+                value
             }
             Err(error) => {
                 report.progress = Progress::Failed;
                 report.group.child_failed(report.key, error);
                 // The group cancelled this task: it ends at this suspension, and the loop
                 // drops this future, which reports `Failed`.
-                Poll::Pending
+                pending().await
             }
         }
     }

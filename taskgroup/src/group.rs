@@ -6,7 +6,7 @@
 //! * `Shared` (behind an `Rc`) *is* the group: its [`GroupState`], the registry of live
 //!   children, the errors and the first panic, and the waker of the [`Scope`] that waits for
 //!   it. [`TaskGroup`] handles are clones of that `Rc`; so is the future of every child
-//!   (`ChildFuture`, which reports the child's end). The one done callback the group adds to
+//!   (`child_future`, which reports the child's end). The one done callback the group adds to
 //!   a child that panicked or failed holds it weakly.
 //! * The registry is a slab of live children's handles. A child enters it in
 //!   [`TaskGroup::try_create_task`], at a key its future reserved, and leaves it when its
@@ -62,7 +62,7 @@ use looplet_executor::{create_task, Task};
 use slab::Slab;
 
 use crate::child::{ChildControl, ChildInner, ChildOutput, ChildTask};
-use crate::child_future::ChildFuture;
+use crate::child_future::child_future;
 use crate::error::{BoxError, CreateTaskError, GroupError};
 
 /// Where a [`TaskGroup`] is in its life; see [`TaskGroup::state`].
@@ -447,7 +447,7 @@ impl TaskGroup {
         // The child's future must know its registry key before the task exists, so the key
         // is reserved first. Nothing can take it meanwhile: `create_task` runs no user code.
         let key = self.shared.children.borrow().vacant_key();
-        let task = create_task(ChildFuture::new(future, Rc::clone(&self.shared), key));
+        let task = create_task(child_future(future, Rc::clone(&self.shared), key));
         let child = ChildInner::new(task, Rc::downgrade(&self.shared));
         let registered = self.shared.children.borrow_mut().insert(child.clone());
         assert_eq!(
