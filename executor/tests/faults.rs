@@ -385,3 +385,35 @@ fn a_self_referential_async_block_keeps_its_borrows_across_suspensions_and_cance
         assert_eq!(*sums.borrow(), [3 * (9..=16).sum::<u64>()]);
     });
 }
+
+/// Returns `value` at its first poll, and panics when dropped afterwards.
+struct ReadyThenPanicOnDrop {
+    value: Option<u32>,
+    _bomb: PanicOnDrop,
+}
+
+impl Future for ReadyThenPanicOnDrop {
+    type Output = u32;
+
+    fn poll(mut self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<u32> {
+        Poll::Ready(self.value.take().unwrap())
+    }
+}
+
+#[test]
+fn a_future_that_panics_when_dropped_after_finishing_keeps_its_value() {
+    within(LIMIT, || {
+        let value = virtual_runner().run(async {
+            let task = create_task(ReadyThenPanicOnDrop {
+                value: Some(7),
+                _bomb: PanicOnDrop("drop after the value"),
+            });
+            task.await
+        });
+        assert_eq!(
+            value.unwrap(),
+            7,
+            "the drop's panic is reported, the value kept"
+        );
+    });
+}

@@ -149,11 +149,12 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
             ),
         };
         // Overwriting drops the future in place; a panic in its `Drop` is caught and
-        // reported, as asyncio reports errors raised while closing a coroutine.
+        // reported, as asyncio reports errors raised while closing a coroutine. The outcome
+        // is stored either way: an assignment writes the new value even when dropping the
+        // old one unwinds.
         let replaced = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Done(outcome)));
         if let Err(payload) = replaced {
             report_drop_panic(&self.header, payload.as_ref());
-            *stage = Stage::Taken;
         }
         PollOutcome::Finished(completion)
     }
@@ -161,10 +162,9 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
     fn drop_future_cancelled(&self) {
         let cancelled = Stage::Done(Err(TaskError::cancelled(self.header.name().into_owned())));
         let mut stage = self.stage.borrow_mut();
+        // As in `poll_future`: the new stage is written even if the drop unwinds.
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| *stage = cancelled)) {
             report_drop_panic(&self.header, payload.as_ref());
-            let cancelled = TaskError::cancelled(self.header.name().into_owned());
-            *stage = Stage::Done(Err(cancelled));
         }
     }
 
