@@ -118,6 +118,13 @@ fn release(task: Rc<dyn RawTask>) {
     }
 }
 
+/// How much the loop has taken from each remote queue; see [`Core::drain_remote`].
+#[derive(Default)]
+struct RemoteTaken {
+    woken: Cell<u64>,
+    jobs: Cell<u64>,
+}
+
 #[inline]
 fn bump(counter: &Cell<u64>) {
     counter.set(counter.get() + 1);
@@ -137,6 +144,8 @@ pub(crate) struct Core {
     current_task: Cell<Option<TaskId>>,
     phase: Cell<Phase>,
     counters: Counters,
+    /// Wakes and jobs taken from the remote queues so far, against their push counts.
+    remote_taken: RemoteTaken,
     /// Wakers of due timers, kept between ticks so firing allocates nothing.
     due_scratch: RefCell<Vec<Waker>>,
     pub(crate) trace: trace::Tracer,
@@ -157,6 +166,7 @@ impl Core {
             current_task: Cell::new(None),
             phase: Cell::new(Phase::Open),
             counters: Counters::default(),
+            remote_taken: RemoteTaken::default(),
             due_scratch: RefCell::new(Vec::new()),
             trace: tracer,
         })
@@ -448,20 +458,24 @@ impl Core {
         if !self.remote.take_has_work() {
             return;
         }
-        for _ in 0..self.remote.woken_len() {
+        let woken_target = self.remote.woken_pushed();
+        while self.remote_taken.woken.get() < woken_target {
             let Some(id) = self.remote.pop_woken() else {
                 break;
             };
+            bump(&self.remote_taken.woken);
             // Nothing is borrowed between ticks, so `Busy` cannot happen here.
             if self.enqueue(id) == Enqueued::Queued {
                 bump(&self.counters.remote_wakes);
                 self.trace.task_woken(self, id, true);
             }
         }
-        for _ in 0..self.remote.jobs_len() {
+        let jobs_target = self.remote.jobs_pushed();
+        while self.remote_taken.jobs.get() < jobs_target {
             let Some(job) = self.remote.pop_job() else {
                 break;
             };
+            bump(&self.remote_taken.jobs);
             job();
         }
     }

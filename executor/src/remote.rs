@@ -18,8 +18,9 @@
 //! skips the drain when it was already `false`. A push whose flag-store lands after the
 //! swap leaves the flag set for the next tick; one whose store landed before it is visible
 //! to the drain, because the store comes after the push and the swap orders the drain
-//! after the store. The drain itself takes only what was queued when it began, so threads
-//! that keep pushing cannot hold the loop in it.
+//! after the store. The drain itself takes only what was queued when it began — up to the
+//! push counts it read then, each bumped right after its push — so threads that keep
+//! pushing cannot hold the loop in it.
 //!
 //! # Closing
 //!
@@ -27,7 +28,7 @@
 //! and then reads `closed`; if it sees the loop closed it drains the jobs itself. Either way
 //! every job is dropped by someone, and dropping a job tells its waiter the loop is gone.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::thread::Thread;
 
 use crossbeam_queue::SegQueue;
@@ -46,6 +47,10 @@ pub(crate) struct Remote {
     /// Set after every push, cleared by the loop right before it drains: lets a tick with
     /// nothing from other threads skip the queues with one load.
     has_work: AtomicBool,
+    /// How many wakes and jobs have been pushed so far, counted after each push: the loop
+    /// drains up to the count it read when the drain began (see "Skipping empty drains").
+    woken_pushed: AtomicU64,
+    jobs_pushed: AtomicU64,
     closed: AtomicBool,
 }
 
@@ -57,6 +62,8 @@ impl Remote {
             thread,
             notified: AtomicBool::new(true),
             has_work: AtomicBool::new(false),
+            woken_pushed: AtomicU64::new(0),
+            jobs_pushed: AtomicU64::new(0),
             closed: AtomicBool::new(false),
         }
     }
@@ -67,6 +74,7 @@ impl Remote {
             return;
         }
         self.woken.push(id);
+        self.woken_pushed.fetch_add(1, Ordering::SeqCst);
         self.has_work.store(true, Ordering::SeqCst);
         self.notify();
     }
@@ -78,6 +86,7 @@ impl Remote {
             return Err(());
         }
         self.jobs.push(job);
+        self.jobs_pushed.fetch_add(1, Ordering::SeqCst);
         self.has_work.store(true, Ordering::SeqCst);
         if self.is_closed() {
             // The loop may have drained before our push landed: drop what is left ourselves.
@@ -106,12 +115,15 @@ impl Remote {
         self.has_work.load(Ordering::Relaxed) && self.has_work.swap(false, Ordering::SeqCst)
     }
 
-    pub(crate) fn woken_len(&self) -> usize {
-        self.woken.len()
+    /// Wakes pushed so far. (Not `SegQueue::len`, which retries until no push is under
+    /// way, and so spins for as long as other threads keep pushing.)
+    pub(crate) fn woken_pushed(&self) -> u64 {
+        self.woken_pushed.load(Ordering::SeqCst)
     }
 
-    pub(crate) fn jobs_len(&self) -> usize {
-        self.jobs.len()
+    /// Jobs pushed so far; see [`Remote::woken_pushed`].
+    pub(crate) fn jobs_pushed(&self) -> u64 {
+        self.jobs_pushed.load(Ordering::SeqCst)
     }
 
     pub(crate) fn pop_job(&self) -> Option<Job> {
