@@ -74,6 +74,10 @@ impl fmt::Debug for TaskId {
 
 impl fmt::Display for TaskId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if *self == TaskId::MAIN {
+            // Only the loop's trace ever shows this id: the future given to `run`.
+            return f.write_str("main");
+        }
         write!(f, "Task-{}", self.number)
     }
 }
