@@ -323,10 +323,13 @@ impl Core {
                     Next::Main => {}
                 }
                 self.main_queued.set(false);
+                self.trace.poll_started(self, TaskId::MAIN);
                 let polled = main_waker.with_waker(|waker| {
                     let mut cx = Context::from_waker(waker);
                     catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
                 });
+                self.trace
+                    .poll_ended(self, TaskId::MAIN, || "main".to_owned());
                 match polled {
                     Ok(Poll::Ready(output)) => return output,
                     Ok(Poll::Pending) => {}
@@ -384,7 +387,8 @@ impl Core {
                 .with_waker(|waker| task.poll_future(&mut Context::from_waker(waker))),
         };
         self.current_task.set(outer);
-        self.trace.poll_ended(id, || header.name().into_owned());
+        self.trace
+            .poll_ended(self, id, || header.name().into_owned());
         match outcome {
             PollOutcome::Pending => {
                 header.state.set(TaskState::Idle);

@@ -1,7 +1,8 @@
 //! Watching the loop work: a text trace, a Chrome trace file, and debug warnings.
 //!
 //! * **Text trace** — one line per loop event on stderr, stamped with the loop's clock:
-//!   task created, polled, woken (local or remote), finished (how), timers fired, idle.
+//!   task created, polled, woken (local or remote), finished (how), timers set (by which
+//!   task) and fired, idle (and for how long).
 //!   On with [`Builder::trace`](crate::Builder::trace) or `LOOPLET_TRACE=1`.
 //! * **Chrome trace** — the same events in the Chrome trace-event format, written when the
 //!   loop closes: open the file in <https://ui.perfetto.dev> or `chrome://tracing`. One row
@@ -57,6 +58,14 @@ impl TraceSettings {
     }
 }
 
+/// What [`Tracer::poll_started`] remembers for [`Tracer::poll_ended`].
+#[derive(Clone, Copy)]
+struct PollStart {
+    real: Instant,
+    clock: Instant,
+    timers_set: u64,
+}
+
 /// The default of [`Builder::slow_poll_threshold`](crate::Builder::slow_poll_threshold).
 pub(crate) const DEFAULT_SLOW_POLL: Duration = Duration::from_millis(100);
 
@@ -68,8 +77,9 @@ pub(crate) struct Tracer {
     slow_poll: Option<Duration>,
     /// The loop clock's reading at the first event; timestamps count from it.
     origin: Cell<Option<Instant>>,
-    /// Real time the current poll began, when polls are being timed.
-    poll_began: Cell<Option<(Instant, Instant)>>,
+    /// When the current poll began (real time, loop time), and how many timers the loop
+    /// had set by then, so the end of the poll can tell which timers it set.
+    poll_began: Cell<Option<PollStart>>,
 }
 
 impl Tracer {
@@ -146,27 +156,46 @@ impl Tracer {
     fn poll_started_traced(&self, core: &Core, id: TaskId) {
         let at = self.stamp(core);
         self.line(at, format_args!("poll     {id}"));
-        self.poll_began
-            .set(Some((Instant::now(), core.timers().now())));
+        self.poll_began.set(Some(PollStart {
+            real: Instant::now(),
+            clock: core.timers().now(),
+            timers_set: core.timers().stats().set,
+        }));
     }
 
     #[inline(always)]
-    pub(crate) fn poll_ended(&self, id: TaskId, name: impl FnOnce() -> String) {
+    pub(crate) fn poll_ended(&self, core: &Core, id: TaskId, name: impl FnOnce() -> String) {
         if self.enabled {
-            self.polled(id, name);
+            self.polled(core, id, name);
         }
     }
 
     #[cold]
     #[inline(never)]
-    fn polled(&self, id: TaskId, name: impl FnOnce() -> String) {
-        let Some((real_start, clock_start)) = self.poll_began.take() else {
+    fn polled(&self, core: &Core, id: TaskId, name: impl FnOnce() -> String) {
+        let Some(began) = self.poll_began.take() else {
             return;
         };
-        let took = real_start.elapsed();
-        let origin = self.origin.get().unwrap_or(clock_start);
-        let start = clock_start.saturating_duration_since(origin).as_secs_f64() * 1e6;
-        self.chrome(|trace| trace.poll(id, start, took.as_secs_f64() * 1e6));
+        let took = began.real.elapsed();
+        let origin = self.origin.get().unwrap_or(began.clock);
+        let start = began.clock.saturating_duration_since(origin).as_secs_f64() * 1e6;
+        if id != TaskId::MAIN {
+            // The Chrome trace has rows for tasks only; `run`'s future shares the loop's.
+            self.chrome(|trace| trace.poll(id, start, took.as_secs_f64() * 1e6));
+        }
+        // The timer queue knows nothing about tasks; the loop sees which poll set timers.
+        let set = core.timers().stats().set - began.timers_set;
+        if set > 0 {
+            let at = self.stamp(core);
+            if let Some(deadline) = core.timers().next_deadline() {
+                let due_in = deadline.saturating_duration_since(core.timers().now());
+                self.line(
+                    at,
+                    format_args!("timers   {set} set by {id} (earliest deadline in {due_in:?})"),
+                );
+            }
+            self.chrome(|trace| trace.instant(id, &format!("{set} timer(s) set"), at));
+        }
         if let Some(threshold) = self.slow_poll {
             if took > threshold {
                 eprintln!(

@@ -53,6 +53,8 @@ fn looplet_trace_1_prints_one_line_per_loop_event() {
         "poll     Task-1",
         "woken    Task-2 (local)",
         "finished Task-2 (value)",
+        "timers   1 set by Task-1 (earliest deadline in 1s)",
+        "poll     main",
         "idle     virtual clock jumps 1s",
         "timers   1 fired",
         "finished Task-1 (value)",
