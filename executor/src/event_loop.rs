@@ -410,9 +410,15 @@ impl Core {
     /// callbacks run.
     fn cancel_now(&self, id: TaskId, task: Rc<dyn RawTask>) {
         self.remove(id);
+        self.finish_cancelled(task);
+    }
+
+    /// Drops the future of a task already out of the slab, and completes it as cancelled.
+    fn finish_cancelled(&self, task: Rc<dyn RawTask>) {
         task.header().state.set(TaskState::Running);
         task.drop_future_cancelled();
-        self.trace.task_finished(self, id, Completion::Cancelled);
+        self.trace
+            .task_finished(self, task.header().id, Completion::Cancelled);
         Rc::clone(&task).complete(Completion::Cancelled);
         release(task);
     }
@@ -459,9 +465,6 @@ impl Core {
     /// when the drain began is taken, as with the ready batch, so threads that keep sending
     /// cannot hold the loop here and starve the ready tasks and timers.
     fn drain_remote(&self) {
-        if !self.remote.take_has_work() {
-            return;
-        }
         let woken_target = self.remote.woken_pushed();
         while self.remote_taken.woken.get() < woken_target {
             let Some(id) = self.remote.pop_woken() else {
@@ -554,15 +557,9 @@ impl Core {
             }
             left.sort_by_key(|task| task.header().id.number);
             for task in left {
-                let id = task.header().id;
-                if matches!(task.header().state.get(), TaskState::Done(_)) {
-                    continue;
+                if !task.header().is_done() {
+                    self.finish_cancelled(task);
                 }
-                task.header().state.set(TaskState::Running);
-                task.drop_future_cancelled();
-                self.trace.task_finished(self, id, Completion::Cancelled);
-                Rc::clone(&task).complete(Completion::Cancelled);
-                release(task);
             }
             let callbacks: Vec<_> = self.soon.borrow_mut().drain(..).collect();
             for callback in callbacks {

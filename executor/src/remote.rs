@@ -12,15 +12,14 @@
 //! (the loop does not park), or the pusher flipped the flag after the loop cleared it (the
 //! pusher unparks, and the park returns at once). All four operations are `SeqCst`.
 //!
-//! # Skipping empty drains
+//! # Bounded drains
 //!
-//! Every push also sets `has_work`; the loop swaps it back to `false` before it drains, and
-//! skips the drain when it was already `false`. A push whose flag-store lands after the
-//! swap leaves the flag set for the next tick; one whose store landed before it is visible
-//! to the drain, because the store comes after the push and the swap orders the drain
-//! after the store. The drain itself takes only what was queued when it began — up to the
-//! push counts it read then, each bumped right after its push — so threads that keep
-//! pushing cannot hold the loop in it.
+//! Every push bumps a counter (`woken_pushed`, `jobs_pushed`) right after it lands. The
+//! loop keeps how many it has taken, and each drain pops only up to the count it read when
+//! it began: threads that keep pushing cannot hold the loop in it, and a tick with nothing
+//! from other threads costs two loads that equal what was taken. A pushed item whose count
+//! is not bumped yet is taken by a later drain; the bump, and the unpark after it, come
+//! before the pusher returns.
 //!
 //! # Closing
 //!
@@ -44,11 +43,8 @@ pub(crate) struct Remote {
     thread: Thread,
     /// `true` while the loop is awake or an unpark is already on its way; see module docs.
     notified: AtomicBool,
-    /// Set after every push, cleared by the loop right before it drains: lets a tick with
-    /// nothing from other threads skip the queues with one load.
-    has_work: AtomicBool,
     /// How many wakes and jobs have been pushed so far, counted after each push: the loop
-    /// drains up to the count it read when the drain began (see "Skipping empty drains").
+    /// drains up to the count it read when the drain began (see "Bounded drains").
     woken_pushed: AtomicU64,
     jobs_pushed: AtomicU64,
     closed: AtomicBool,
@@ -61,7 +57,6 @@ impl Remote {
             jobs: SegQueue::new(),
             thread,
             notified: AtomicBool::new(true),
-            has_work: AtomicBool::new(false),
             woken_pushed: AtomicU64::new(0),
             jobs_pushed: AtomicU64::new(0),
             closed: AtomicBool::new(false),
@@ -75,7 +70,6 @@ impl Remote {
         }
         self.woken.push(id);
         self.woken_pushed.fetch_add(1, Ordering::SeqCst);
-        self.has_work.store(true, Ordering::SeqCst);
         self.notify();
     }
 
@@ -87,7 +81,6 @@ impl Remote {
         }
         self.jobs.push(job);
         self.jobs_pushed.fetch_add(1, Ordering::SeqCst);
-        self.has_work.store(true, Ordering::SeqCst);
         if self.is_closed() {
             // The loop may have drained before our push landed: drop what is left ourselves.
             self.drain_jobs_dropping();
@@ -105,14 +98,6 @@ impl Remote {
 
     pub(crate) fn pop_woken(&self) -> Option<TaskId> {
         self.woken.pop()
-    }
-
-    /// Whether anything may have been pushed since the last call; clears the flag. A push
-    /// whose flag-store lands after the clear sets it again for the next tick, and a push
-    /// whose store landed before is visible to the drain that follows (the store comes after
-    /// the push; the swap orders the drain after the store).
-    pub(crate) fn take_has_work(&self) -> bool {
-        self.has_work.load(Ordering::Relaxed) && self.has_work.swap(false, Ordering::SeqCst)
     }
 
     /// Wakes pushed so far. (Not `SegQueue::len`, which retries until no push is under
