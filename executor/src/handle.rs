@@ -42,6 +42,15 @@ pub struct Handle {
 
 /// A handle to the running loop; see [`Handle`].
 ///
+/// # Examples
+///
+/// ```
+/// looplet_executor::run(async {
+///     let handle = looplet_executor::handle();
+///     assert!(!handle.is_closed());
+/// });
+/// ```
+///
 /// # Panics
 ///
 /// Panics when no looplet loop is running on this thread.
@@ -118,6 +127,26 @@ impl fmt::Debug for Handle {
 /// The outcome of a future submitted with [`Handle::spawn`]: await it, or [`join`] it.
 ///
 /// [`join`]: RemoteTask::join
+///
+/// # Examples
+///
+/// Waiting for the outcome from the submitting thread, with a blocking `join`:
+///
+/// ```
+/// use looplet_executor::{Runner, yield_now};
+///
+/// let mut runner = Runner::new();
+/// let handle = runner.handle();
+/// let submitter = std::thread::spawn(move || handle.spawn(async { 6 * 7 }).join());
+/// // The loop runs the task while the submitter waits.
+/// runner.run(async {
+///     while looplet_executor::stats().spawned == 0 {
+///         yield_now().await;
+///     }
+///     yield_now().await;
+/// });
+/// assert_eq!(submitter.join().unwrap().unwrap(), 42);
+/// ```
 #[must_use = "the task runs anyway; keep the RemoteTask to learn its outcome"]
 pub struct RemoteTask<T> {
     slot: Arc<OutcomeSlot<T>>,

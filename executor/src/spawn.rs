@@ -148,6 +148,17 @@ pub fn current_task_id() -> Option<crate::TaskId> {
 
 /// The running loop's counters; see [`LoopStats`].
 ///
+/// # Examples
+///
+/// ```
+/// looplet_executor::run(async {
+///     let task = looplet_executor::create_task(async {});
+///     assert_eq!(looplet_executor::stats().live_tasks, 1);
+///     task.await.unwrap();
+///     assert_eq!(looplet_executor::stats().live_tasks, 0);
+/// });
+/// ```
+///
 /// # Panics
 ///
 /// Panics when no looplet loop is running on this thread.

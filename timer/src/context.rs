@@ -86,6 +86,17 @@ pub fn now() -> Instant {
 }
 
 /// The current loop's time, or `None` when no looplet loop is running on this thread.
+///
+/// # Examples
+///
+/// ```
+/// use looplet_timer::{Clock, TimerQueue};
+///
+/// assert!(looplet_timer::try_now().is_none()); // no loop here
+/// let queue = TimerQueue::new(Clock::new_virtual());
+/// let _entered = queue.enter();
+/// assert!(looplet_timer::try_now().is_some());
+/// ```
 pub fn try_now() -> Option<Instant> {
     with_current(|queue| queue.now())
 }
@@ -96,6 +107,20 @@ pub fn try_now() -> Option<Instant> {
 /// # Panics
 ///
 /// Panics when no looplet loop is running on this thread.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use looplet_timer::{Clock, TimerQueue};
+///
+/// let queue = TimerQueue::new(Clock::new_virtual());
+/// let _entered = queue.enter();
+/// let before = looplet_timer::system_time();
+/// queue.clock().advance(Duration::from_secs(60));
+/// let after = looplet_timer::system_time();
+/// assert_eq!(after.duration_since(before).unwrap(), Duration::from_secs(60));
+/// ```
 #[track_caller]
 pub fn system_time() -> std::time::SystemTime {
     expect_current("looplet::system_time", |queue| queue.clock().system_time())

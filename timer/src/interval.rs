@@ -45,6 +45,23 @@ pub fn interval(period: Duration) -> Interval {
 
 /// Ticks every `period`, the first tick at `start`.
 ///
+/// # Examples
+///
+/// ```
+/// use std::task::{Context, Poll, Waker};
+/// use std::time::Duration;
+/// use looplet_timer::{interval_at, Clock, TimerQueue};
+///
+/// let queue = TimerQueue::new(Clock::new_virtual());
+/// let _entered = queue.enter();
+/// let start = looplet_timer::now() + Duration::from_secs(1);
+/// let mut ticks = interval_at(start, Duration::from_secs(1));
+/// let mut cx = Context::from_waker(Waker::noop());
+/// assert!(ticks.poll_tick(&mut cx).is_pending()); // not before `start`
+/// queue.clock().advance_to(start);
+/// assert_eq!(ticks.poll_tick(&mut cx), Poll::Ready(start));
+/// ```
+///
 /// # Panics
 ///
 /// Panics when `period` is zero, or when called with no looplet loop running on this thread.

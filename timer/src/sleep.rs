@@ -49,6 +49,18 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// Waits until `deadline` on the current loop's clock. A deadline in the past completes at
 /// the first poll.
 ///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use looplet_timer::{Clock, TimerQueue};
+///
+/// let queue = TimerQueue::new(Clock::new_virtual());
+/// let _entered = queue.enter();
+/// let at = looplet_timer::now() + Duration::from_secs(2);
+/// assert_eq!(looplet_timer::sleep_until(at).deadline(), at);
+/// ```
+///
 /// # Panics
 ///
 /// Panics when called with no looplet loop running on this thread.

@@ -64,6 +64,25 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 
 /// Runs `future` until `deadline` at most; see [`timeout`].
 ///
+/// # Examples
+///
+/// ```
+/// use std::future::{pending, Future};
+/// use std::pin::pin;
+/// use std::task::{Context, Waker};
+/// use looplet_timer::{timeout_at, Clock, TimerQueue};
+///
+/// let queue = TimerQueue::new(Clock::new_virtual());
+/// let _entered = queue.enter();
+/// let deadline = looplet_timer::now(); // already due
+/// let mut stuck = pin!(timeout_at(deadline, pending::<()>()));
+/// let elapsed = match stuck.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+///     std::task::Poll::Ready(Err(elapsed)) => elapsed,
+///     _ => unreachable!("a past deadline fires at the body's first suspension"),
+/// };
+/// assert_eq!(elapsed.deadline(), deadline);
+/// ```
+///
 /// # Panics
 ///
 /// Panics when called with no looplet loop running on this thread.
@@ -136,6 +155,9 @@ impl Drop for ExpiredGuard {
 }
 
 /// The error of a [`timeout`] whose time ran out before its body finished.
+///
+/// Its `Display` reads "deadline has elapsed before the future completed"; see
+/// [`timeout_at`] for an example that gets one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed {
     deadline: Instant,

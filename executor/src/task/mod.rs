@@ -47,6 +47,18 @@ use std::fmt;
 ///
 /// The number is the `N` of the default name `Task-N`; the slot says where the loop keeps
 /// the task. Lookups compare both, so a stale id cannot reach the slot's next tenant.
+///
+/// # Examples
+///
+/// ```
+/// looplet_executor::run(async {
+///     let first = looplet_executor::create_task(async {});
+///     let second = looplet_executor::create_task(async {});
+///     assert_ne!(first.id(), second.id());
+///     assert_eq!(second.id().number(), 2);
+///     assert_eq!(second.id().to_string(), "Task-2");
+/// });
+/// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TaskId {
     pub(crate) slot: u32,
