@@ -69,6 +69,19 @@ impl Handle {
     ///
     /// If the loop has closed (or closes before the task finishes) the outcome is an error
     /// for which [`TaskError::is_cancelled`] is true.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::Runner;
+    ///
+    /// let mut runner = Runner::new();
+    /// let handle = runner.handle();
+    /// let remote = handle.spawn(async { 2 + 2 }); // from the loop's own thread, too
+    /// assert_eq!(runner.run(remote).unwrap(), 4);
+    /// runner.close();
+    /// assert!(handle.spawn(async { 0 }).join().unwrap_err().is_cancelled()); // too late
+    /// ```
     pub fn spawn<F>(&self, future: F) -> RemoteTask<F::Output>
     where
         F: Future + Send + 'static,
@@ -95,6 +108,18 @@ impl Handle {
     }
 
     /// Whether the loop has closed (its runner was closed or dropped).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::Runner;
+    ///
+    /// let runner = Runner::new();
+    /// let handle = runner.handle();
+    /// assert!(!handle.is_closed());
+    /// drop(runner);
+    /// assert!(handle.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.remote.is_closed()
     }

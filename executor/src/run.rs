@@ -82,11 +82,30 @@ pub struct Runner {
 
 impl Runner {
     /// A runner on the real clock (or the virtual one, if `LOOPLET_CLOCK=virtual`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::Runner;
+    ///
+    /// let mut runner = Runner::new();
+    /// assert_eq!(runner.run(async { 1 + 1 }), 2);
+    /// assert_eq!(runner.run(async { 2 + 2 }), 4); // the same loop, run again
+    /// ```
     pub fn new() -> Runner {
         Builder::new().build()
     }
 
     /// A builder to choose the clock and trace mode.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::Runner;
+    ///
+    /// let runner = Runner::builder().virtual_clock(true).build();
+    /// assert!(runner.clock().is_virtual());
+    /// ```
     pub fn builder() -> Builder {
         Builder::new()
     }
@@ -97,6 +116,17 @@ impl Runner {
     ///
     /// Panics when the runner is closed, when called from inside a running loop, and
     /// resumes a panic of `future` itself (the loop stays usable).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, Runner};
+    ///
+    /// let mut runner = Runner::new();
+    /// let task = runner.run(async { create_task(async { 5 }) });
+    /// assert!(!task.is_done()); // the first run ended before the task was polled...
+    /// assert_eq!(runner.run(task).unwrap(), 5); // ...and the next run drives it
+    /// ```
     #[track_caller]
     pub fn run<F: Future>(&mut self, future: F) -> F::Output {
         self.core.block_on(future)
@@ -104,26 +134,85 @@ impl Runner {
 
     /// Cancels every task still in the loop, runs their done callbacks, and closes the
     /// runner: later `run` calls panic. Closing twice is harmless.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, Runner};
+    ///
+    /// let mut runner = Runner::new();
+    /// let task = runner.run(async { create_task(std::future::pending::<()>()) });
+    /// runner.close();
+    /// assert!(task.is_cancelled());
+    /// ```
     pub fn close(&mut self) {
         self.core.close();
     }
 
     /// Whether [`close`](Runner::close) has been called.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::Runner;
+    ///
+    /// let mut runner = Runner::new();
+    /// assert!(!runner.is_closed());
+    /// runner.close();
+    /// runner.close(); // harmless
+    /// assert!(runner.is_closed());
+    /// ```
     pub fn is_closed(&self) -> bool {
         self.core.is_closed()
     }
 
     /// A `Send` handle for submitting work to this loop from other threads.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::Runner;
+    ///
+    /// let mut runner = Runner::new();
+    /// let handle = runner.handle();
+    /// let worker = std::thread::spawn(move || handle.spawn(async { 6 * 7 }));
+    /// let remote = worker.join().unwrap(); // submitted; the loop runs it once it runs
+    /// assert_eq!(runner.run(remote).unwrap(), 42);
+    /// ```
     pub fn handle(&self) -> Handle {
         Handle::new(self.core.remote().clone())
     }
 
     /// The loop's counters.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, Runner};
+    ///
+    /// let mut runner = Runner::new();
+    /// runner.run(async { drop(create_task(std::future::pending::<()>())) });
+    /// assert_eq!(runner.stats().live_tasks, 1); // detached, still pending in the loop
+    /// runner.close();
+    /// assert_eq!(runner.stats().live_tasks, 0);
+    /// ```
     pub fn stats(&self) -> LoopStats {
         self.core.stats()
     }
 
     /// The loop's clock, e.g. to read how much virtual time a run took.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use looplet_executor::Runner;
+    ///
+    /// let mut runner = Runner::builder().virtual_clock(true).build();
+    /// let start = runner.clock().now();
+    /// runner.run(async { looplet_timer::sleep(Duration::from_millis(250)).await });
+    /// assert_eq!(runner.clock().now() - start, Duration::from_millis(250));
+    /// ```
     pub fn clock(&self) -> &Clock {
         self.core.timers().clock()
     }
@@ -174,6 +263,17 @@ pub struct Builder {
 
 impl Builder {
     /// Default settings: environment variables decide, then real clock and no trace.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::Builder;
+    ///
+    /// // The same as `Runner::builder()`.
+    /// let mut runner = Builder::new().virtual_clock(true).build();
+    /// assert!(runner.clock().is_virtual());
+    /// assert_eq!(runner.run(async { "done" }), "done");
+    /// ```
     pub fn new() -> Builder {
         Builder {
             virtual_clock: None,
@@ -186,12 +286,38 @@ impl Builder {
 
     /// Run on a virtual clock that jumps to the next timer whenever the loop is idle, so
     /// sleeps take no real time and elapsed times are exact. Overrides `LOOPLET_CLOCK`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{future::pending, time::Duration};
+    /// use looplet_executor::Runner;
+    ///
+    /// let mut runner = Runner::builder().virtual_clock(true).build();
+    /// let start = runner.clock().now();
+    /// let outcome = runner.run(async {
+    ///     looplet_timer::timeout(Duration::from_secs(5), pending::<()>()).await
+    /// });
+    /// assert!(outcome.is_err()); // timed out after exactly 5 virtual seconds, at once
+    /// assert_eq!(runner.clock().now() - start, Duration::from_secs(5));
+    /// ```
     pub fn virtual_clock(mut self, enabled: bool) -> Builder {
         self.virtual_clock = Some(enabled);
         self
     }
 
     /// Print one line per loop event on stderr. Overrides `LOOPLET_TRACE=1`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, Runner};
+    ///
+    /// let mut runner = Runner::builder().trace(true).virtual_clock(true).build();
+    /// // stderr gets lines such as `poll     Task-1`; the tasks' behaviour is unchanged.
+    /// let value = runner.run(async { create_task(async { 3 }).await.unwrap() });
+    /// assert_eq!(value, 3);
+    /// ```
     pub fn trace(mut self, enabled: bool) -> Builder {
         self.trace = Some(enabled);
         self
@@ -230,18 +356,57 @@ impl Builder {
     /// Debug mode (asyncio's): warn on stderr when one poll blocks the loop longer than
     /// the [slow-poll threshold](Builder::slow_poll_threshold), and when the runner closes
     /// with tasks still pending. Overrides `LOOPLET_DEBUG`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, Runner};
+    ///
+    /// let mut runner = Runner::builder().debug(true).build();
+    /// let task = runner.run(async { create_task(std::future::pending::<()>()) });
+    /// // stderr: "looplet debug: runner closed with 1 task(s) pending, now cancelled: Task-1"
+    /// runner.close();
+    /// assert!(task.is_cancelled());
+    /// ```
     pub fn debug(mut self, enabled: bool) -> Builder {
         self.debug = Some(enabled);
         self
     }
 
     /// How long one poll may take before debug mode warns; 100 ms unless set.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use looplet_executor::Runner;
+    ///
+    /// let mut runner = Runner::builder()
+    ///     .virtual_clock(true)
+    ///     .debug(true)
+    ///     .slow_poll_threshold(Duration::from_millis(10))
+    ///     .build();
+    /// let start = runner.clock().now();
+    /// // Awaiting a sleep suspends the task rather than blocking the loop: no warning.
+    /// runner.run(async { looplet_timer::sleep(Duration::from_secs(60)).await });
+    /// assert_eq!(runner.clock().now() - start, Duration::from_secs(60));
+    /// ```
     pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
         self.slow_poll_threshold = Some(threshold);
         self
     }
 
     /// Makes the runner.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::Runner;
+    ///
+    /// let mut runner = Runner::builder().virtual_clock(false).build();
+    /// assert!(!runner.clock().is_virtual()); // the setting overrides `LOOPLET_CLOCK`
+    /// assert_eq!(runner.run(async { 7 }), 7);
+    /// ```
     pub fn build(self) -> Runner {
         let virtual_clock = self.virtual_clock.unwrap_or_else(|| {
             std::env::var("LOOPLET_CLOCK").is_ok_and(|clock| clock.eq_ignore_ascii_case("virtual"))

@@ -59,11 +59,34 @@ pub struct TaskBuilder {
 
 impl TaskBuilder {
     /// Default settings: the task is named `Task-N`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{run, TaskBuilder};
+    ///
+    /// run(async {
+    ///     let task = TaskBuilder::new().spawn(async {});
+    ///     assert_eq!(task.name(), task.id().to_string()); // "Task-1"
+    /// });
+    /// ```
     pub fn new() -> TaskBuilder {
         TaskBuilder::default()
     }
 
     /// Names the task (shown in errors, traces and debug warnings).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{run, TaskBuilder};
+    ///
+    /// run(async {
+    ///     let task = TaskBuilder::new().name("parser").spawn(async { panic!("bad input") });
+    ///     let error = task.await.unwrap_err();
+    ///     assert_eq!(error.to_string(), "parser panicked: bad input");
+    /// });
+    /// ```
     pub fn name(mut self, name: impl Into<String>) -> TaskBuilder {
         self.name = Some(name.into().into_boxed_str());
         self
@@ -74,6 +97,18 @@ impl TaskBuilder {
     /// # Panics
     ///
     /// Panics when no looplet loop is running on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{run, TaskBuilder};
+    ///
+    /// run(async {
+    ///     let task = TaskBuilder::new().name("worker").spawn(async { 21 * 2 });
+    ///     assert!(!task.is_done()); // queued: it starts at the loop's next turn
+    ///     assert_eq!(task.await.unwrap(), 42);
+    /// });
+    /// ```
     #[track_caller]
     pub fn spawn<F>(self, future: F) -> Task<F::Output>
     where

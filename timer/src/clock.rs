@@ -38,6 +38,18 @@ enum Kind {
 
 impl Clock {
     /// A clock that follows real time.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use looplet_timer::Clock;
+    ///
+    /// let clock = Clock::new_real();
+    /// let start = clock.now();
+    /// clock.advance(Duration::from_secs(3600)); // only a virtual clock can be moved
+    /// assert!(clock.now() - start < Duration::from_secs(3600));
+    /// ```
     pub fn new_real() -> Clock {
         Clock {
             kind: Kind::Real,
@@ -47,6 +59,19 @@ impl Clock {
     }
 
     /// A clock that stands still until [`advance_to`](Clock::advance_to) moves it.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use looplet_timer::Clock;
+    ///
+    /// let clock = Clock::new_virtual();
+    /// let start = clock.now();
+    /// assert_eq!(clock.now(), start); // no time passes on its own
+    /// clock.advance(Duration::from_millis(5));
+    /// assert_eq!(clock.now() - start, Duration::from_millis(5));
+    /// ```
     pub fn new_virtual() -> Clock {
         let origin = Instant::now();
         Clock {
@@ -59,11 +84,33 @@ impl Clock {
     }
 
     /// Whether this clock is virtual.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_timer::Clock;
+    ///
+    /// assert!(Clock::new_virtual().is_virtual());
+    /// assert!(!Clock::new_real().is_virtual());
+    /// ```
     pub fn is_virtual(&self) -> bool {
         matches!(self.kind, Kind::Virtual { .. })
     }
 
     /// The current time on this clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use looplet_timer::Clock;
+    ///
+    /// let clock = Clock::new_virtual();
+    /// let deadline = clock.now() + Duration::from_secs(1);
+    /// assert!(clock.now() < deadline);
+    /// clock.advance_to(deadline);
+    /// assert_eq!(clock.now(), deadline);
+    /// ```
     pub fn now(&self) -> Instant {
         match &self.kind {
             Kind::Real => Instant::now(),
@@ -74,6 +121,19 @@ impl Clock {
     /// The wall-clock time that corresponds to [`now`](Clock::now): on a virtual clock it
     /// advances with virtual time, so a program that prints timestamps reads the same on
     /// both clocks.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use looplet_timer::Clock;
+    ///
+    /// let clock = Clock::new_virtual();
+    /// let before = clock.system_time();
+    /// clock.advance(Duration::from_secs(90));
+    /// let elapsed = clock.system_time().duration_since(before).unwrap();
+    /// assert_eq!(elapsed, Duration::from_secs(90));
+    /// ```
     pub fn system_time(&self) -> SystemTime {
         self.origin_system + (self.now() - self.origin)
     }
@@ -93,6 +153,19 @@ impl Clock {
 
     /// Moves a virtual clock forward to `instant`. Does nothing on a real clock, or when
     /// `instant` is not later than the clock's present time (time never goes backwards).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use looplet_timer::Clock;
+    ///
+    /// let clock = Clock::new_virtual();
+    /// let start = clock.now();
+    /// clock.advance_to(start + Duration::from_secs(2));
+    /// clock.advance_to(start + Duration::from_secs(1)); // earlier: ignored
+    /// assert_eq!(clock.now() - start, Duration::from_secs(2));
+    /// ```
     pub fn advance_to(&self, instant: Instant) {
         if let Kind::Virtual { now } = &self.kind {
             if instant > now.get() {
@@ -102,6 +175,21 @@ impl Clock {
     }
 
     /// Moves a virtual clock forward by `duration`. Does nothing on a real clock.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use looplet_timer::Clock;
+    ///
+    /// let clock = Clock::new_virtual();
+    /// let start = clock.now();
+    /// clock.advance(Duration::from_secs(1));
+    /// clock.advance(Duration::from_secs(1));
+    /// assert_eq!(clock.now() - start, Duration::from_secs(2));
+    /// clock.advance(Duration::MAX); // saturates (about 30 years on) instead of overflowing
+    /// assert!(clock.now() - start > Duration::from_secs(86_400 * 365));
+    /// ```
     pub fn advance(&self, duration: Duration) {
         self.advance_to(saturating_add(self.now(), duration));
     }

@@ -58,31 +58,105 @@ impl TaskError {
     }
 
     /// Whether the task was cancelled before it finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, run};
+    ///
+    /// run(async {
+    ///     let task = create_task(std::future::pending::<()>());
+    ///     task.cancel();
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn is_cancelled(&self) -> bool {
         matches!(self.inner.kind, Kind::Cancelled)
     }
 
     /// Whether the task panicked; [`into_panic`](TaskError::into_panic) hands the payload back.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, run};
+    ///
+    /// run(async {
+    ///     // The panic stays inside the task: the awaiting code gets it as an error.
+    ///     let error = create_task(async { panic!("boom") }).await.unwrap_err();
+    ///     assert!(error.is_panic());
+    ///     assert!(!error.is_cancelled());
+    /// });
+    /// ```
     pub fn is_panic(&self) -> bool {
         matches!(self.inner.kind, Kind::Panicked(_))
     }
 
     /// Whether the outcome was asked for before the task finished.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, run};
+    ///
+    /// run(async {
+    ///     let task = create_task(async { 1 });
+    ///     // Not polled yet: `result` reports that instead of waiting.
+    ///     assert!(task.result().unwrap_err().is_not_done());
+    /// });
+    /// ```
     pub fn is_not_done(&self) -> bool {
         matches!(self.inner.kind, Kind::NotDone)
     }
 
     /// Whether the outcome had already been taken (by `.await` or [`Task::result`](crate::Task::result)).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, run, yield_now};
+    ///
+    /// run(async {
+    ///     let task = create_task(async { 1 });
+    ///     yield_now().await;
+    ///     assert_eq!(task.result().unwrap(), 1);
+    ///     assert!(task.result().unwrap_err().is_taken()); // an outcome is taken once
+    /// });
+    /// ```
     pub fn is_taken(&self) -> bool {
         matches!(self.inner.kind, Kind::Taken)
     }
 
     /// The name of the task this error is about.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{run, TaskBuilder};
+    ///
+    /// run(async {
+    ///     let task = TaskBuilder::new().name("fetcher").spawn(std::future::pending::<()>());
+    ///     task.cancel();
+    ///     assert_eq!(task.await.unwrap_err().task_name(), "fetcher");
+    /// });
+    /// ```
     pub fn task_name(&self) -> &str {
         &self.inner.task
     }
 
     /// The panic's message, when the task panicked with a string.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, run};
+    ///
+    /// run(async {
+    ///     // A formatted panic carries a `String`; a literal one a `&str`: both are read.
+    ///     let error = create_task(async { panic!("step {} failed", 3) }).await.unwrap_err();
+    ///     assert_eq!(error.panic_message(), Some("step 3 failed"));
+    /// });
+    /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match &self.inner.kind {
             Kind::Panicked(payload) => panic_message(payload.as_ref()),
@@ -96,6 +170,16 @@ impl TaskError {
     ///
     /// Panics if the task did not panic; check [`is_panic`](TaskError::is_panic) first, or
     /// use [`try_into_panic`](TaskError::try_into_panic).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, run};
+    ///
+    /// let error = run(async { create_task(async { panic!("boom") }).await.unwrap_err() });
+    /// let payload = error.into_panic(); // or: std::panic::resume_unwind(error.into_panic())
+    /// assert_eq!(payload.downcast_ref::<&str>(), Some(&"boom"));
+    /// ```
     #[track_caller]
     pub fn into_panic(self) -> Box<dyn Any + Send + 'static> {
         match self.try_into_panic() {
@@ -105,6 +189,20 @@ impl TaskError {
     }
 
     /// The panic payload, or the error itself when the task did not panic.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, run};
+    ///
+    /// run(async {
+    ///     let task = create_task(std::future::pending::<()>());
+    ///     task.cancel();
+    ///     let error = task.await.unwrap_err();
+    ///     // Not a panic: the error comes back unchanged instead of panicking.
+    ///     assert!(error.try_into_panic().unwrap_err().is_cancelled());
+    /// });
+    /// ```
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
         let Inner { kind, task } = *self.inner;
         match kind {
