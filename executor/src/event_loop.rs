@@ -39,9 +39,9 @@ use slab::Slab;
 use crate::remote::Remote;
 use crate::stats::LoopStats;
 use crate::task::{
-    new_task, panic_message, Completion, PollOutcome, RawTask, Task, TaskId, TaskState,
+    new_task, panic_message, Completion, PollOutcome, Task, TaskId, TaskRef, TaskState,
 };
-use crate::waker::PollWaker;
+use crate::waker::MainWaker;
 use crate::{context, trace};
 
 /// What [`Core::enqueue`] did, so each wake path can count and trace its own wakes.
@@ -77,7 +77,7 @@ struct Scheduler {
 /// What [`Core::pop_ready`] found at the front of the ready queue.
 enum Next {
     /// A live task: poll it.
-    Task(TaskId, Rc<dyn RawTask>),
+    Task(TaskId, TaskRef),
     /// The future given to `run`: `block_on` polls it.
     Main,
     /// An id whose task is gone (cancelled after it was queued): skip it.
@@ -91,7 +91,7 @@ struct Slot {
     number: u64,
     /// In the ready queue right now (at most once: set before the push, cleared at the pop).
     queued: bool,
-    task: Rc<dyn RawTask>,
+    task: TaskRef,
 }
 
 /// The loop's own counters, one `Cell` each so that counting is a single add.
@@ -107,11 +107,11 @@ struct Counters {
 /// Drops the loop's reference to a finished task. For a detached task it is the last one,
 /// and dropping the cell drops the stored output, whose `Drop` is user code: a panic there
 /// is reported, and never unwinds out of the loop.
-fn release(task: Rc<dyn RawTask>) {
-    if Rc::strong_count(&task) > 1 {
+fn release(task: TaskRef) {
+    if task.local_refs() > 1 {
         return;
     }
-    let id = task.header().id;
+    let id = task.waker_target().id();
     if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(task))) {
         let message = panic_message(payload.as_ref()).unwrap_or("a non-string payload");
         eprintln!("looplet: dropping the output of {id} panicked: {message}; the loop goes on");
@@ -220,7 +220,13 @@ impl Core {
             slot: entry.key() as u32,
             number,
         };
-        let (raw, join) = new_task(id, name, Rc::downgrade(self), future);
+        let (raw, task) = new_task(
+            id,
+            name,
+            Rc::downgrade(self),
+            Arc::clone(&self.remote),
+            future,
+        );
         entry.insert(Slot {
             number,
             queued: true,
@@ -229,7 +235,6 @@ impl Core {
         sched.ready.push_back(id);
         drop(sched);
         bump(&self.counters.spawned);
-        let task = Task::from_cell(join);
         if self.trace.is_enabled() {
             self.trace.task_created(self, id, &task.name());
         }
@@ -304,8 +309,7 @@ impl Core {
         );
         let _entered = context::enter(self);
         let mut future = pin!(future);
-        let main_waker_cache = Cell::new(None);
-        let main_waker = PollWaker::new(&self.remote, TaskId::MAIN, &main_waker_cache);
+        let main_waker = MainWaker::new_waker(&self.remote);
         self.drain_remote();
         let _ = self.enqueue(TaskId::MAIN);
         loop {
@@ -324,10 +328,8 @@ impl Core {
                 }
                 self.main_queued.set(false);
                 self.trace.poll_started(self, TaskId::MAIN);
-                let polled = main_waker.with_waker(|waker| {
-                    let mut cx = Context::from_waker(waker);
-                    catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)))
-                });
+                let mut cx = Context::from_waker(&main_waker);
+                let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
                 self.trace
                     .poll_ended(self, TaskId::MAIN, || "main".to_owned());
                 match polled {
@@ -358,13 +360,13 @@ impl Core {
         match tasks.get_mut(id.slot as usize) {
             Some(slot) if slot.number == id.number => {
                 slot.queued = false;
-                Next::Task(id, Rc::clone(&slot.task))
+                Next::Task(id, slot.task.clone())
             }
             _ => Next::Stale,
         }
     }
 
-    fn run_task(&self, id: TaskId, task: Rc<dyn RawTask>) {
+    fn run_task(&self, id: TaskId, task: TaskRef) {
         let header = task.header();
         if header.cancel_requested.get() {
             self.cancel_now(id, task);
@@ -374,21 +376,10 @@ impl Core {
         bump(&self.counters.polls);
         self.trace.poll_started(self, id);
         let outer = self.current_task.replace(Some(id));
-        // Once a future has kept a clone of the task's waker, poll with that owned waker
-        // itself: futures that check `will_wake` before cloning (timers, channels) then
-        // see the waker they hold and skip the clone.
-        let outcome = match header.owned_waker.take() {
-            Some(owned) => {
-                let outcome = task.poll_future(&mut Context::from_waker(&owned));
-                header.owned_waker.set(Some(owned));
-                outcome
-            }
-            None => PollWaker::new(&self.remote, id, &header.owned_waker)
-                .with_waker(|waker| task.poll_future(&mut Context::from_waker(waker))),
-        };
+        let outcome = task.with_waker(|waker| task.poll_future(&mut Context::from_waker(waker)));
         self.current_task.set(outer);
         self.trace
-            .poll_ended(self, id, || header.name().into_owned());
+            .poll_ended(self, id, || header.name_or(id).into_owned());
         match outcome {
             PollOutcome::Pending => {
                 header.state.set(TaskState::Idle);
@@ -400,7 +391,7 @@ impl Core {
             PollOutcome::Finished(completion) => {
                 self.remove(id);
                 self.trace.task_finished(self, id, completion);
-                Rc::clone(&task).complete(completion);
+                task.complete(task.base(), completion);
                 release(task);
             }
         }
@@ -408,18 +399,18 @@ impl Core {
 
     /// Applies a cancellation: the task leaves the loop, its future is dropped, its
     /// callbacks run.
-    fn cancel_now(&self, id: TaskId, task: Rc<dyn RawTask>) {
+    fn cancel_now(&self, id: TaskId, task: TaskRef) {
         self.remove(id);
         self.finish_cancelled(task);
     }
 
     /// Drops the future of a task already out of the slab, and completes it as cancelled.
-    fn finish_cancelled(&self, task: Rc<dyn RawTask>) {
+    fn finish_cancelled(&self, task: TaskRef) {
         task.header().state.set(TaskState::Running);
         task.drop_future_cancelled();
         self.trace
-            .task_finished(self, task.header().id, Completion::Cancelled);
-        Rc::clone(&task).complete(Completion::Cancelled);
+            .task_finished(self, task.waker_target().id(), Completion::Cancelled);
+        task.complete(task.base(), Completion::Cancelled);
         release(task);
     }
 
@@ -540,14 +531,17 @@ impl Core {
                 .borrow()
                 .tasks
                 .iter()
-                .map(|(_, slot)| (slot.number, slot.task.header().name().into_owned()))
+                .map(|(_, slot)| {
+                    let id = slot.task.waker_target().id();
+                    (slot.number, slot.task.header().name_or(id).into_owned())
+                })
                 .collect();
             pending.sort();
             let names: Vec<String> = pending.into_iter().map(|(_, name)| name).collect();
             self.trace.closing_with_pending(&names);
         }
         for _round in 0..1_000 {
-            let mut left: Vec<Rc<dyn RawTask>> = {
+            let mut left: Vec<TaskRef> = {
                 let mut sched = self.sched.borrow_mut();
                 sched.ready.clear();
                 sched.tasks.drain().map(|slot| slot.task).collect()
@@ -555,7 +549,7 @@ impl Core {
             if left.is_empty() && self.soon.borrow().is_empty() {
                 break;
             }
-            left.sort_by_key(|task| task.header().id.number);
+            left.sort_by_key(|task| task.waker_target().id().number);
             for task in left {
                 if !task.header().is_done() {
                     self.finish_cancelled(task);

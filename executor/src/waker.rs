@@ -1,17 +1,19 @@
-//! Wakers: `Send + Sync`, materialised only when a future keeps one, with a fast path when
-//! the wake happens on the loop's own thread.
+//! Wakers: `Send + Sync`, pointing into the task's own allocation, with a fast path when the
+//! wake happens on the loop's own thread.
 //!
-//! # Two kinds of waker
+//! # One waker per task, no allocation of its own
 //!
-//! * The **poll waker** is what the loop polls a task with. It is a [`PollWaker`] on the
-//!   loop's stack, lent to the future by reference for one poll, so polling costs no
-//!   allocation and no reference counting. A future that only calls `wake_by_ref` (like
-//!   `yield_now`) never needs more.
-//! * The **owned waker** is what `clone` returns: an `Arc<TaskWaker>` naming the loop (its
-//!   [`Remote`]) and the task's [`TaskId`]. It is made on the first clone and cached in the
-//!   task's header, so later clones are one reference-count increment. From then on the
-//!   loop polls the task with the owned waker itself, so a future that stored a clone sees
-//!   `will_wake` hold and need not clone again.
+//! A task's waker is a pointer to the [`WakerTarget`] at the start of its cell (see
+//! [`crate::task`]), with one static vtable. The loop polls a task with a *borrowed* waker
+//! built from that pointer: lent by reference for one poll, it costs nothing. A clone adds
+//! one to the target's atomic `refs`, so a future that keeps its waker (a timer, a channel)
+//! allocates nothing; every clone of every poll has the same data pointer, so `will_wake`
+//! holds across polls and a future that stored a clone need not clone again.
+//!
+//! The target holds only what a wake needs from any thread — which loop (its [`Remote`]),
+//! which task — and the count that keeps the cell's *memory* alive. The task's future and
+//! output are dropped on the loop's thread when the last loop-side reference goes, so a
+//! waker never keeps a `!Send` value alive and never drops one on another thread.
 //!
 //! # Two wake paths
 //!
@@ -25,15 +27,19 @@
 //!
 //! # Safety
 //!
-//! The poll waker's data pointer points at a `PollWaker` that lives on the stack for the
-//! whole of [`PollWaker::with_waker`]; the `Waker` built from it is only lent out (`&Waker`)
-//! inside that call and never dropped through the vtable. So every vtable call made through
-//! it — including one from a scoped thread during the poll — finds the `PollWaker` alive.
-//! Its `cache` is a `Cell` and so not `Sync`: it is touched only after checking that the
-//! calling thread is running this very loop, which is the thread that owns the cache.
+//! The vtable's data pointer is always the start of a live task cell, whose first field is
+//! its `WakerTarget` (`#[repr(C)]`), and it carries the provenance of the whole cell (it is
+//! cast from the cell pointer, never taken from a field reference). Each owned waker holds
+//! one unit of `refs`; the loop side holds one more while any loop-side reference exists, and
+//! the borrowed waker is lent only while the loop holds such a reference. So every vtable
+//! call finds the target alive, and the cell is freed exactly once, by whoever releases the
+//! last unit ([`release`]). Only the target's fields are read through the pointer: they are
+//! `Sync` (an `Arc`, plain integers, an atomic and a function pointer), so any thread may
+//! read them.
 
-use std::cell::Cell;
 use std::mem::ManuallyDrop;
+use std::ptr::NonNull;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
@@ -43,15 +49,139 @@ use crate::context;
 use crate::remote::Remote;
 use crate::task::TaskId;
 
-/// The owned waker's data: which loop, which task.
-pub(crate) struct TaskWaker {
+/// The part of a task cell that wakers use, from any thread; the first field of every cell.
+pub(crate) struct WakerTarget {
     remote: Arc<Remote>,
-    id: TaskId,
+    /// Frees the whole cell; set by the cell for its own future type.
+    free: unsafe fn(NonNull<WakerTarget>),
+    number: u64,
+    slot: u32,
+    /// Owned wakers alive, plus one while any loop-side reference exists. The cell's memory
+    /// is freed when it reaches zero.
+    refs: AtomicU32,
 }
 
-impl ArcWake for TaskWaker {
+impl WakerTarget {
+    /// A target with the loop side's unit of `refs` and no waker yet.
+    pub(crate) fn new(
+        remote: Arc<Remote>,
+        id: TaskId,
+        free: unsafe fn(NonNull<WakerTarget>),
+    ) -> WakerTarget {
+        WakerTarget {
+            remote,
+            free,
+            number: id.number,
+            slot: id.slot,
+            refs: AtomicU32::new(1),
+        }
+    }
+
+    pub(crate) fn id(&self) -> TaskId {
+        TaskId {
+            slot: self.slot,
+            number: self.number,
+        }
+    }
+}
+
+/// Lends `f` the task's waker without touching `refs`.
+///
+/// # Safety
+///
+/// `target` must point at the start of a live task cell, with the whole cell's provenance,
+/// and the caller must hold a loop-side reference to that cell for the whole call.
+#[inline]
+pub(crate) unsafe fn with_borrowed_waker<R>(
+    target: NonNull<WakerTarget>,
+    f: impl FnOnce(&Waker) -> R,
+) -> R {
+    let raw = RawWaker::new(target.as_ptr().cast_const().cast(), &TASK_WAKER_VTABLE);
+    // SAFETY: the caller's reference keeps the target alive for this call; the waker is only
+    // lent to `f` (`ManuallyDrop`: never dropped, so it releases no unit it does not hold),
+    // and its clones each take their own unit (module docs, "Safety").
+    let waker = ManuallyDrop::new(unsafe { Waker::from_raw(raw) });
+    f(&waker)
+}
+
+/// Releases one unit of `target`'s `refs`, freeing the cell if it was the last.
+///
+/// # Safety
+///
+/// The caller must hold the unit it releases, and must not touch the cell afterwards.
+pub(crate) unsafe fn release(target: NonNull<WakerTarget>) {
+    // SAFETY: the caller's unit keeps the target alive until the count below gives it up.
+    let refs = unsafe { &target.as_ref().refs };
+    // A count of one is the caller's unit alone: no waker exists, and none can be made
+    // without a unit to clone from, so the read-modify-write can be skipped. `Acquire` on
+    // both paths orders every other holder's last use of the cell before the free.
+    if refs.load(Ordering::Acquire) == 1 || refs.fetch_sub(1, Ordering::AcqRel) == 1 {
+        // SAFETY: that was the last unit: nobody else can reach the cell, so it is freed
+        // once, by the function its own type installed.
+        unsafe { (target.as_ref().free)(target) };
+    }
+}
+
+static TASK_WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(
+    task_waker_clone,
+    task_waker_wake,
+    task_waker_wake_by_ref,
+    task_waker_drop,
+);
+
+/// # Safety
+///
+/// `data` must come from a waker made by [`with_borrowed_waker`] or cloned from one, still
+/// alive (for all four functions below).
+unsafe fn task_waker_clone(data: *const ()) -> RawWaker {
+    // SAFETY: the waker being cloned holds a unit (or is lent under a loop-side reference).
+    let target = unsafe { &*data.cast::<WakerTarget>() };
+    // `Relaxed` as in `Arc::clone`: the new unit is taken from one the caller already holds.
+    if target.refs.fetch_add(1, Ordering::Relaxed) > i32::MAX as u32 {
+        // Two billion live clones of one waker is a leak in the caller; wrapping would free
+        // the cell under live wakers, so stop as `Arc` does.
+        std::process::abort();
+    }
+    RawWaker::new(data, &TASK_WAKER_VTABLE)
+}
+
+unsafe fn task_waker_wake(data: *const ()) {
+    // SAFETY: as in `task_waker_clone`; this consumes the waker's unit, released last.
+    unsafe {
+        task_waker_wake_by_ref(data);
+        task_waker_drop(data);
+    }
+}
+
+unsafe fn task_waker_wake_by_ref(data: *const ()) {
+    // SAFETY: as in `task_waker_clone`.
+    let target = unsafe { &*data.cast::<WakerTarget>() };
+    wake(&target.remote, target.id());
+}
+
+unsafe fn task_waker_drop(data: *const ()) {
+    // SAFETY: an owned waker holds one unit, which it gives up here; `data` has the cell's
+    // provenance (module docs, "Safety").
+    unsafe { release(NonNull::new_unchecked(data.cast_mut().cast())) };
+}
+
+/// The waker of the future given to `run`, which has no cell: which loop, and the reserved
+/// id [`TaskId::MAIN`]. One is allocated per `run`.
+pub(crate) struct MainWaker {
+    remote: Arc<Remote>,
+}
+
+impl MainWaker {
+    pub(crate) fn new_waker(remote: &Arc<Remote>) -> Waker {
+        futures_task::waker(Arc::new(MainWaker {
+            remote: Arc::clone(remote),
+        }))
+    }
+}
+
+impl ArcWake for MainWaker {
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        wake(&arc_self.remote, arc_self.id);
+        wake(&arc_self.remote, TaskId::MAIN);
     }
 }
 
@@ -64,83 +194,3 @@ pub(crate) fn wake(remote: &Arc<Remote>, id: TaskId) {
         remote.wake(id);
     }
 }
-
-/// The waker a task is polled with; see the module docs.
-pub(crate) struct PollWaker<'a> {
-    remote: &'a Arc<Remote>,
-    id: TaskId,
-    /// The task's cached owned waker. Only touched on the thread running this loop.
-    cache: &'a Cell<Option<Waker>>,
-}
-
-static POLL_WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(
-    poll_waker_clone,
-    poll_waker_wake,
-    poll_waker_wake,
-    poll_waker_drop,
-);
-
-impl<'a> PollWaker<'a> {
-    pub(crate) fn new(
-        remote: &'a Arc<Remote>,
-        id: TaskId,
-        cache: &'a Cell<Option<Waker>>,
-    ) -> PollWaker<'a> {
-        PollWaker { remote, id, cache }
-    }
-
-    /// Lends `f` a `Waker` backed by this `PollWaker`.
-    #[inline]
-    pub(crate) fn with_waker<R>(&self, f: impl FnOnce(&Waker) -> R) -> R {
-        let data = (self as *const PollWaker<'_>).cast::<()>();
-        // SAFETY: `data` points at `self`, alive for this whole call; the waker is only lent
-        // to `f` by reference and never dropped through the vtable (`ManuallyDrop`), and the
-        // vtable's functions uphold `RawWaker`'s contract (module docs, "Safety").
-        let waker =
-            ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(data, &POLL_WAKER_VTABLE)) });
-        f(&waker)
-    }
-
-    /// An owned waker for this task: the cached one when called on the loop's thread,
-    /// a fresh one (not cached) from any other thread.
-    fn to_owned_waker(&self) -> Waker {
-        let on_loop_thread =
-            context::with_current(|core| core.is_same_loop(self.remote)).unwrap_or(false);
-        if !on_loop_thread {
-            return self.new_owned_waker();
-        }
-        let owned = self.cache.take().unwrap_or_else(|| self.new_owned_waker());
-        self.cache.set(Some(owned.clone()));
-        owned
-    }
-
-    fn new_owned_waker(&self) -> Waker {
-        futures_task::waker(Arc::new(TaskWaker {
-            remote: Arc::clone(self.remote),
-            id: self.id,
-        }))
-    }
-}
-
-/// # Safety
-///
-/// `data` must come from [`PollWaker::with_waker`], called while that call is running.
-unsafe fn poll_waker_clone(data: *const ()) -> RawWaker {
-    // SAFETY: the caller passes the pointer `with_waker` made, whose target outlives every
-    // use of the borrowed waker (module docs, "Safety").
-    let poll_waker = unsafe { &*data.cast::<PollWaker<'_>>() };
-    let owned = ManuallyDrop::new(poll_waker.to_owned_waker());
-    RawWaker::new(owned.data(), owned.vtable())
-}
-
-/// # Safety
-///
-/// As for [`poll_waker_clone`].
-unsafe fn poll_waker_wake(data: *const ()) {
-    // SAFETY: as in `poll_waker_clone`.
-    let poll_waker = unsafe { &*data.cast::<PollWaker<'_>>() };
-    wake(poll_waker.remote, poll_waker.id);
-}
-
-/// The borrowed waker owns nothing.
-unsafe fn poll_waker_drop(_data: *const ()) {}

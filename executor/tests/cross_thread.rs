@@ -198,18 +198,119 @@ fn the_poll_waker_can_be_cloned_and_used_from_a_scoped_thread_during_the_poll() 
 }
 
 #[test]
-fn clones_of_the_poll_waker_on_the_loop_thread_share_one_owned_waker() {
+fn every_waker_of_a_task_will_wake_every_other() {
     run(async {
-        let task = create_task(poll_fn(|cx| {
-            let first = cx.waker().clone();
-            let second = cx.waker().clone();
-            Poll::Ready(first.will_wake(&second))
+        let mut kept: Option<Waker> = None;
+        let task = create_task(poll_fn(move |cx| match kept.take() {
+            None => {
+                kept = Some(cx.waker().clone());
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+            // A clone from the first poll, the waker of the second, and a clone of that.
+            Some(first) => {
+                Poll::Ready(first.will_wake(cx.waker()) && cx.waker().clone().will_wake(&first))
+            }
         }));
         assert!(
             task.await.unwrap(),
-            "both clones are the cached owned waker"
+            "all wakers of one task point at its cell, so `will_wake` holds across polls"
         );
     });
+}
+
+#[test]
+fn a_task_waker_cloned_on_a_scoped_thread_during_the_poll_wakes_the_task() {
+    let polls = within(Duration::from_secs(20), || {
+        run(async {
+            let task = create_task(async {
+                let mut polls = 0;
+                poll_fn(|cx| {
+                    polls += 1;
+                    if polls == 1 {
+                        let waker = cx.waker();
+                        std::thread::scope(|scope| {
+                            scope.spawn(|| {
+                                let owned = waker.clone();
+                                waker.wake_by_ref();
+                                owned.wake();
+                            });
+                        });
+                        return Poll::Pending;
+                    }
+                    Poll::Ready(())
+                })
+                .await;
+                polls
+            });
+            task.await.unwrap()
+        })
+    });
+    assert_eq!(polls, 2, "both wakes queued the task once");
+}
+
+#[test]
+fn an_output_is_dropped_on_the_loop_thread_though_another_thread_holds_the_last_waker() {
+    struct Output(Arc<Mutex<Option<std::thread::ThreadId>>>);
+    impl Drop for Output {
+        fn drop(&mut self) {
+            *self.0.lock().unwrap() = Some(std::thread::current().id());
+        }
+    }
+    let dropped_on: Arc<Mutex<Option<std::thread::ThreadId>>> = Arc::default();
+    let (waker_tx, waker_rx) = std::sync::mpsc::channel::<Waker>();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let waker = waker_rx.recv().unwrap();
+        release_rx.recv().unwrap();
+        // The task, its handle and its output are gone: this frees the cell's memory.
+        waker.wake();
+    });
+    let sink = dropped_on.clone();
+    let mut runner = Runner::new();
+    runner.run(async move {
+        let task = create_task(poll_fn(move |cx| {
+            waker_tx.send(cx.waker().clone()).unwrap();
+            Poll::Ready(Output(sink.clone()))
+        }));
+        yield_now().await;
+        drop(task);
+    });
+    assert_eq!(
+        *dropped_on.lock().unwrap(),
+        Some(std::thread::current().id())
+    );
+    release_tx.send(()).unwrap();
+    holder.join().unwrap();
+    drop(runner);
+}
+
+#[test]
+fn the_last_wakers_may_be_dropped_on_another_thread_after_the_loop_is_gone() {
+    let kept: Arc<Mutex<Vec<Waker>>> = Arc::default();
+    let sink = kept.clone();
+    run(async move {
+        // One task that never finishes (the loop cancels it as it closes), one that does.
+        let keep = sink.clone();
+        let _pending = create_task(poll_fn(move |cx| {
+            keep.lock().unwrap().push(cx.waker().clone());
+            Poll::<()>::Pending
+        }));
+        let finished = create_task(poll_fn(|cx| Poll::Ready(cx.waker().clone())));
+        let waker = finished.await.unwrap();
+        sink.lock().unwrap().push(waker);
+    });
+    let wakers = std::mem::take(&mut *kept.lock().unwrap());
+    assert_eq!(wakers.len(), 2);
+    // The loop is gone; the two cells live on only in these wakers, freed on this thread.
+    std::thread::spawn(move || {
+        for waker in wakers {
+            waker.wake_by_ref();
+            waker.wake();
+        }
+    })
+    .join()
+    .unwrap();
 }
 
 #[test]

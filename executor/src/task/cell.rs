@@ -1,29 +1,67 @@
-//! `TaskCell<F>`: the one allocation behind a task, seen by the loop as `dyn RawTask` and by
+//! `TaskCell<F>`: the one allocation behind a task — waker target, header, future, outcome —
+//! and `CellRef`, the loop-thread reference to it, seen by the loop as `dyn RawTask` and by
 //! handles as `dyn JoinCell<T>`.
+//!
+//! # Two counts
+//!
+//! * `Header::local_refs` counts the loop-side references ([`CellRef`]s: the loop's slab
+//!   slot, `Task` handles). They live on the loop's thread, so the count is a plain `Cell`.
+//!   When it reaches zero the *body* — the future or the outcome, and the done callbacks,
+//!   the `!Send` parts — is emptied right there, on the loop's thread.
+//! * `WakerTarget::refs` (see [`crate::waker`]) counts owned wakers plus one unit for the
+//!   loop side as a whole. The memory is freed when it reaches zero, by whichever thread
+//!   releases the last unit — which, once the body is empty, is safe on any thread.
 //!
 //! # Safety
 //!
-//! The only `unsafe` here pins the future in place: the future lives in `stage` inside an
-//! `Rc` allocation that never moves, and it leaves `Stage::Running` only by being overwritten
-//! (which drops it in place) — never by `mem::replace`, `take` or any other move. That is the
-//! whole pinning invariant; every write to `stage` in this file keeps it.
+//! * A cell is allocated by [`new_task`] as a leaked `Box<TaskCell<F>>` and freed only by
+//!   `free_cell::<F>`, called once from [`crate::waker::release`] when `refs` reaches zero.
+//! * A `CellRef` holds one `local_refs`; while any exists, the loop side holds its unit of
+//!   `refs`, so the cell is allocated and dereferencing the `CellRef` is sound. The
+//!   `CellRef` that takes `local_refs` to zero empties the body and then releases that unit.
+//! * `CellRef` is `!Send`, and so are `Task` and the loop: every `CellRef` (and so every use
+//!   of `Header` and the body) stays on the loop's thread. Other threads reach only the
+//!   `WakerTarget`, which is `Sync`.
+//! * When the cell is freed the body holds no future, no outcome and no callback (emptied
+//!   on the loop's thread, above), and the header's `Weak<Core>` has been taken: what the
+//!   `Box` drops then is `Send` (an `Arc`, a name, maybe a `Waker`).
+//! * The future is pinned in place: it lives in `stage` inside the cell, which never moves,
+//!   and it leaves `Stage::Running` only by being overwritten (which drops it in place) —
+//!   never by `mem::replace`, `take` or any other move.
+//! * The pointer a `CellRef` holds keeps the provenance of the whole cell: new `CellRef`s are
+//!   made from it by [`CellRef::base`], never from a reference.
 
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::marker::PhantomData;
+use std::ops::Deref;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
+use std::ptr::NonNull;
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use super::error::panic_message;
 use super::{Completion, Task, TaskError, TaskId, TaskState};
 use crate::event_loop::Core;
+use crate::remote::Remote;
+use crate::waker::{self, WakerTarget};
 
-/// What the loop needs from a task, whatever its future's type.
-pub(crate) trait RawTask {
+/// What every loop-side reference needs from a cell, whatever its types.
+pub(crate) trait CellBase {
     fn header(&self) -> &Header;
 
+    fn waker_target(&self) -> &WakerTarget;
+
+    /// Empties the body: drops the future or the outcome, and the callbacks. Called once,
+    /// when the last loop-side reference goes.
+    fn empty_body(&self);
+}
+
+/// What the loop needs from a task, whatever its future's type.
+pub(crate) trait RawTask: CellBase {
     /// Polls the future once, catching a panic. On `Finished` the outcome is stored and the
     /// future has been dropped; the caller then calls [`RawTask::complete`].
     fn poll_future(&self, cx: &mut Context<'_>) -> PollOutcome;
@@ -31,19 +69,100 @@ pub(crate) trait RawTask {
     /// Drops the future in place and stores `Cancelled`; the caller then calls `complete`.
     fn drop_future_cancelled(&self);
 
-    /// Marks the task done, wakes whoever awaits it, and runs its done callbacks.
-    fn complete(self: Rc<Self>, completion: Completion);
+    /// Marks the task done, wakes whoever awaits it, and runs its done callbacks. `base` is
+    /// this cell's [`CellRef::base`], from which a handle for the callbacks is made.
+    fn complete(&self, base: NonNull<WakerTarget>, completion: Completion);
 }
 
 /// What a handle needs from a task: the outcome, typed.
-pub(crate) trait JoinCell<T> {
-    fn header(&self) -> &Header;
+pub(crate) trait JoinCell<T>: CellBase {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>>;
     fn take_outcome(&self) -> Result<T, TaskError>;
-    fn add_done_callback(self: Rc<Self>, callback: DoneCallback<T>);
+    /// `base` is this cell's [`CellRef::base`].
+    fn add_done_callback(&self, base: NonNull<WakerTarget>, callback: DoneCallback<T>);
 }
 
 pub(crate) type DoneCallback<T> = Box<dyn FnOnce(&Task<T>)>;
+
+/// The loop's reference to a task.
+pub(crate) type TaskRef = CellRef<dyn RawTask>;
+
+/// A loop-thread reference to a task cell, counted in `Header::local_refs` (module docs).
+pub(crate) struct CellRef<C: ?Sized + CellBase> {
+    cell: NonNull<C>,
+    /// `!Send` and `!Sync`: the count it keeps is a plain `Cell`.
+    _loop_thread_only: PhantomData<Rc<()>>,
+}
+
+impl<C: ?Sized + CellBase> CellRef<C> {
+    /// The cell's address with the whole cell's provenance: wakers and new references are
+    /// made from this.
+    pub(crate) fn base(&self) -> NonNull<WakerTarget> {
+        self.cell.cast()
+    }
+
+    /// How many loop-side references the cell has, this one included.
+    pub(crate) fn local_refs(&self) -> u32 {
+        self.header().local_refs.get()
+    }
+
+    /// Lends `f` the task's waker for one poll (see [`crate::waker`]).
+    pub(crate) fn with_waker<R>(&self, f: impl FnOnce(&Waker) -> R) -> R {
+        // SAFETY: `base` points at the start of this live cell with its provenance, and
+        // `self` is a loop-side reference held for the whole call.
+        unsafe { waker::with_borrowed_waker(self.base(), f) }
+    }
+}
+
+impl<C: ?Sized + CellBase> Deref for CellRef<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        // SAFETY: this reference's unit keeps the cell allocated (module docs, "Safety").
+        unsafe { self.cell.as_ref() }
+    }
+}
+
+impl<C: ?Sized + CellBase> Clone for CellRef<C> {
+    fn clone(&self) -> Self {
+        add_local_ref(self.header());
+        CellRef {
+            cell: self.cell,
+            _loop_thread_only: PhantomData,
+        }
+    }
+}
+
+impl<C: ?Sized + CellBase> Drop for CellRef<C> {
+    fn drop(&mut self) {
+        let header = self.header();
+        let left = header.local_refs.get() - 1;
+        header.local_refs.set(left);
+        if left > 0 {
+            return;
+        }
+        // The last loop-side reference: empty the body here, on the loop's thread, then give
+        // up the loop side's unit. The body's `Drop`s are user code; if one panics the unit
+        // is still released before the panic goes on.
+        let emptied = catch_unwind(AssertUnwindSafe(|| self.empty_body()));
+        // SAFETY: the loop side's unit is held while any `CellRef` exists and this was the
+        // last; nothing below touches the cell.
+        unsafe { waker::release(self.base()) };
+        if let Err(payload) = emptied {
+            resume_unwind(payload);
+        }
+    }
+}
+
+fn add_local_ref(header: &Header) {
+    let count = header.local_refs.get();
+    // Wrapping would free a cell still referenced; four billion handles is a leak anyway.
+    header.local_refs.set(
+        count
+            .checked_add(1)
+            .expect("too many references to one task"),
+    );
+}
 
 #[must_use]
 pub(crate) enum PollOutcome {
@@ -53,98 +172,175 @@ pub(crate) enum PollOutcome {
     Finished(Completion),
 }
 
-/// The part of a task that does not depend on its future's type.
+/// The part of a task that does not depend on its future's type, used on the loop's thread.
 pub(crate) struct Header {
-    pub(crate) id: TaskId,
-    name: Option<Box<str>>,
+    /// Loop-side references (module docs, "Two counts").
+    local_refs: Cell<u32>,
     pub(crate) state: Cell<TaskState>,
     /// Set by `cancel()`; applied by the loop the next time it owns the task.
     pub(crate) cancel_requested: Cell<bool>,
     /// Whether anyone took the outcome or had a callback to look at it; an unobserved panic
     /// is reported on stderr when the task is freed.
     observed: Cell<bool>,
-    /// The task's owned waker, made on the first clone of its poll waker (`crate::waker`).
-    pub(crate) owned_waker: Cell<Option<Waker>>,
+    /// Out of line (a thin pointer) because few tasks are named.
+    name: Option<Box<Box<str>>>,
     /// The waker of whoever awaits the handle; taken (never borrowed) to read it.
     join_waker: Cell<Option<Waker>>,
-    pub(crate) core: Weak<Core>,
+    /// The loop, for callbacks added once the task is done. Taken when the body is emptied
+    /// (module docs: a `Weak<Core>` must not be dropped on another thread).
+    core: Cell<Weak<Core>>,
 }
 
 impl Header {
-    pub(crate) fn name(&self) -> Cow<'_, str> {
+    pub(crate) fn name_or(&self, id: TaskId) -> Cow<'_, str> {
         match &self.name {
             Some(name) => Cow::Borrowed(name),
-            None => Cow::Owned(self.id.to_string()),
+            None => Cow::Owned(id.to_string()),
         }
     }
 
     pub(crate) fn is_done(&self) -> bool {
         matches!(self.state.get(), TaskState::Done(_))
     }
+
+    pub(crate) fn core(&self) -> Option<Rc<Core>> {
+        let weak = self.core.take();
+        let core = weak.upgrade();
+        self.core.set(weak);
+        core
+    }
 }
 
 enum Stage<F: Future> {
     Running(F),
     Done(Result<F::Output, TaskError>),
-    Taken,
+    /// The outcome was taken, or the body emptied.
+    Empty,
 }
 
+/// A task's allocation. `#[repr(C)]` with the waker target first, so a pointer to the cell
+/// is a pointer to its target (module docs of [`crate::waker`]).
+#[repr(C)]
 struct TaskCell<F: Future> {
+    target: WakerTarget,
     header: Header,
     stage: RefCell<Stage<F>>,
     /// Done callbacks in registration order; taken (never borrowed) to read or extend.
     callbacks: Cell<Vec<DoneCallback<F::Output>>>,
 }
 
-/// Allocates a task. The loop stores the first `Rc`, the handle gets the second.
+/// Allocates a task. The loop stores the first reference, the handle gets the second.
 pub(crate) fn new_task<F>(
     id: TaskId,
     name: Option<Box<str>>,
     core: Weak<Core>,
+    remote: Arc<Remote>,
     future: F,
-) -> (Rc<dyn RawTask>, Rc<dyn JoinCell<F::Output>>)
+) -> (TaskRef, Task<F::Output>)
 where
     F: Future + 'static,
 {
-    let cell = Rc::new(TaskCell {
+    let cell = Box::new(TaskCell {
+        target: WakerTarget::new(remote, id, free_cell::<F>),
         header: Header {
-            id,
-            name,
+            local_refs: Cell::new(2),
             state: Cell::new(TaskState::Idle),
             cancel_requested: Cell::new(false),
             observed: Cell::new(false),
-            owned_waker: Cell::new(None),
+            name: name.map(Box::new),
             join_waker: Cell::new(None),
-            core,
+            core: Cell::new(core),
         },
         stage: RefCell::new(Stage::Running(future)),
         callbacks: Cell::new(Vec::new()),
     });
-    (cell.clone(), cell)
+    let cell = NonNull::from(Box::leak(cell));
+    let raw: TaskRef = CellRef {
+        cell,
+        _loop_thread_only: PhantomData,
+    };
+    let join: CellRef<dyn JoinCell<F::Output>> = CellRef {
+        cell,
+        _loop_thread_only: PhantomData,
+    };
+    (raw, Task::from_cell(join))
 }
 
-impl<F: Future + 'static> RawTask for TaskCell<F> {
+/// Frees a cell made by [`new_task`] for a future of type `F`.
+///
+/// # Safety
+///
+/// `target` must be the base of such a cell whose `refs` just reached zero.
+unsafe fn free_cell<F: Future>(target: NonNull<WakerTarget>) {
+    // SAFETY: the cell came from `Box::leak` in `new_task`, with this type, and nobody else
+    // can reach it any more. Its body was emptied on the loop's thread, so what this drops
+    // is `Send` (module docs, "Safety").
+    drop(unsafe { Box::from_raw(target.cast::<TaskCell<F>>().as_ptr()) });
+}
+
+impl<F: Future + 'static> TaskCell<F> {
+    fn name(&self) -> Cow<'_, str> {
+        self.header.name_or(self.target.id())
+    }
+
+    /// A new loop-side reference to this cell, as a typed handle.
+    fn handle(&self, base: NonNull<WakerTarget>) -> Task<F::Output> {
+        add_local_ref(&self.header);
+        let cell: NonNull<dyn JoinCell<F::Output>> = base.cast::<TaskCell<F>>();
+        Task::from_cell(CellRef {
+            cell,
+            _loop_thread_only: PhantomData,
+        })
+    }
+}
+
+impl<F: Future + 'static> CellBase for TaskCell<F> {
     fn header(&self) -> &Header {
         &self.header
     }
 
+    fn waker_target(&self) -> &WakerTarget {
+        &self.target
+    }
+
+    fn empty_body(&self) {
+        drop(self.header.core.take());
+        drop(self.header.join_waker.take());
+        // Taken first, so that they are dropped here even if dropping the stage unwinds.
+        let callbacks = self.callbacks.take();
+        let mut stage = self.stage.borrow_mut();
+        if let Stage::Done(Err(error)) = &*stage {
+            if error.is_panic() && !self.header.observed.get() {
+                eprintln!(
+                    "looplet: {error}, and nobody retrieved the outcome (the task handle was \
+                     dropped with no done callback); await the task or keep its handle to \
+                     observe it"
+                );
+            }
+        }
+        // Overwritten, not moved out: a future that never finished (a loop closed while
+        // tasks were still being created) is dropped in place, as pinning requires.
+        *stage = Stage::Empty;
+        drop(stage);
+        drop(callbacks);
+    }
+}
+
+impl<F: Future + 'static> RawTask for TaskCell<F> {
     fn poll_future(&self, cx: &mut Context<'_>) -> PollOutcome {
         let mut stage = self.stage.borrow_mut();
         let Stage::Running(future) = &mut *stage else {
             // Only `Idle` tasks are polled, and an `Idle` task's stage is `Running`.
             return PollOutcome::Finished(Completion::Cancelled);
         };
-        // SAFETY: the future sits inside the `Rc` allocation and is never moved out of it;
-        // it leaves `Stage::Running` only by being dropped in place (module docs).
+        // SAFETY: the future sits inside the cell and is never moved out of it; it leaves
+        // `Stage::Running` only by being dropped in place (module docs).
         let future = unsafe { Pin::new_unchecked(future) };
         let (outcome, completion) = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => return PollOutcome::Pending,
             Ok(Poll::Ready(value)) => (Ok(value), Completion::Value),
             Err(payload) => (
-                Err(TaskError::panicked(
-                    self.header.name().into_owned(),
-                    payload,
-                )),
+                Err(TaskError::panicked(self.name().into_owned(), payload)),
                 Completion::Panicked,
             ),
         };
@@ -154,21 +350,21 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         // old one unwinds.
         let replaced = catch_unwind(AssertUnwindSafe(|| *stage = Stage::Done(outcome)));
         if let Err(payload) = replaced {
-            report_drop_panic(&self.header, payload.as_ref());
+            report_drop_panic(&self.name(), payload.as_ref());
         }
         PollOutcome::Finished(completion)
     }
 
     fn drop_future_cancelled(&self) {
-        let cancelled = Stage::Done(Err(TaskError::cancelled(self.header.name().into_owned())));
+        let cancelled = Stage::Done(Err(TaskError::cancelled(self.name().into_owned())));
         let mut stage = self.stage.borrow_mut();
         // As in `poll_future`: the new stage is written even if the drop unwinds.
         if let Err(payload) = catch_unwind(AssertUnwindSafe(|| *stage = cancelled)) {
-            report_drop_panic(&self.header, payload.as_ref());
+            report_drop_panic(&self.name(), payload.as_ref());
         }
     }
 
-    fn complete(self: Rc<Self>, completion: Completion) {
+    fn complete(&self, base: NonNull<WakerTarget>, completion: Completion) {
         self.header.state.set(TaskState::Done(completion));
         if let Some(waker) = self.header.join_waker.take() {
             waker.wake();
@@ -178,7 +374,7 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
             return;
         }
         self.header.observed.set(true);
-        let handle = Task::from_cell(self.clone());
+        let handle = self.handle(base);
         for callback in callbacks {
             run_callback(&handle, callback);
         }
@@ -186,10 +382,6 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
 }
 
 impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, TaskError>> {
         if self.header.is_done() {
             return Poll::Ready(self.take_outcome());
@@ -204,19 +396,17 @@ impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
 
     fn take_outcome(&self) -> Result<F::Output, TaskError> {
         if !self.header.is_done() {
-            return Err(TaskError::not_done(self.header.name().into_owned()));
+            return Err(TaskError::not_done(self.name().into_owned()));
         }
         self.header.observed.set(true);
-        match std::mem::replace(&mut *self.stage.borrow_mut(), Stage::Taken) {
+        match std::mem::replace(&mut *self.stage.borrow_mut(), Stage::Empty) {
             Stage::Done(outcome) => outcome,
             // `Running` cannot be seen once `Done`; put nothing back either way.
-            Stage::Running(_) | Stage::Taken => {
-                Err(TaskError::taken(self.header.name().into_owned()))
-            }
+            Stage::Running(_) | Stage::Empty => Err(TaskError::taken(self.name().into_owned())),
         }
     }
 
-    fn add_done_callback(self: Rc<Self>, callback: DoneCallback<F::Output>) {
+    fn add_done_callback(&self, base: NonNull<WakerTarget>, callback: DoneCallback<F::Output>) {
         if !self.header.is_done() {
             let mut callbacks = self.callbacks.take();
             callbacks.push(callback);
@@ -226,29 +416,12 @@ impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
         // Already done: never run inline. The loop runs it soon; with the loop gone there is
         // nobody left to run it later, so run it now rather than lose it.
         self.header.observed.set(true);
-        let handle = Task::from_cell(self.clone());
-        match self.header.core.upgrade() {
+        let handle = self.handle(base);
+        match self.header.core() {
             Some(core) if !core.is_closed() => {
                 core.call_soon(Box::new(move || run_callback(&handle, callback)))
             }
             _ => run_callback(&handle, callback),
-        }
-    }
-}
-
-impl<F: Future> Drop for TaskCell<F> {
-    fn drop(&mut self) {
-        if self.header.observed.get() {
-            return;
-        }
-        if let Stage::Done(Err(error)) = &*self.stage.borrow() {
-            if error.is_panic() {
-                eprintln!(
-                    "looplet: {error}, and nobody retrieved the outcome (the task handle was \
-                     dropped with no done callback); await the task or keep its handle to \
-                     observe it"
-                );
-            }
         }
     }
 }
@@ -263,10 +436,7 @@ fn run_callback<T>(handle: &Task<T>, callback: DoneCallback<T>) {
     }
 }
 
-fn report_drop_panic(header: &Header, payload: &(dyn std::any::Any + Send)) {
+fn report_drop_panic(name: &str, payload: &(dyn std::any::Any + Send)) {
     let message = panic_message(payload).unwrap_or("a non-string payload");
-    eprintln!(
-        "looplet: dropping the future of {} panicked: {message}; the loop goes on",
-        header.name()
-    );
+    eprintln!("looplet: dropping the future of {name} panicked: {message}; the loop goes on");
 }

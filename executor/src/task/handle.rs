@@ -4,10 +4,9 @@ use std::borrow::Cow;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use super::cell::JoinCell;
+use super::cell::{CellRef, JoinCell};
 use super::{Completion, TaskError, TaskId, TaskState};
 
 /// A handle to a task running on a looplet loop (asyncio's `Task`).
@@ -36,22 +35,22 @@ use super::{Completion, TaskError, TaskId, TaskState};
 /// when children must not outlive their parent.
 #[must_use = "dropping a Task detaches it; .await it to get its output"]
 pub struct Task<T> {
-    cell: Rc<dyn JoinCell<T>>,
+    cell: CellRef<dyn JoinCell<T>>,
 }
 
 impl<T> Task<T> {
-    pub(crate) fn from_cell(cell: Rc<dyn JoinCell<T>>) -> Task<T> {
+    pub(crate) fn from_cell(cell: CellRef<dyn JoinCell<T>>) -> Task<T> {
         Task { cell }
     }
 
     /// The task's id, unique within its loop.
     pub fn id(&self) -> TaskId {
-        self.cell.header().id
+        self.cell.waker_target().id()
     }
 
     /// The task's name: the one given to [`TaskBuilder::name`](crate::TaskBuilder::name), or `Task-N`.
     pub fn name(&self) -> Cow<'_, str> {
-        self.cell.header().name()
+        self.cell.header().name_or(self.id())
     }
 
     /// Whether the task has finished: with a value, a panic, or by cancellation.
@@ -96,8 +95,8 @@ impl<T> Task<T> {
         if !header.cancel_requested.replace(true) {
             // A handle lives on its loop's thread, so the local path is always open; with
             // the loop gone there is nothing left to cancel.
-            if let Some(core) = header.core.upgrade() {
-                core.schedule(header.id);
+            if let Some(core) = header.core() {
+                core.schedule(self.id());
             }
         }
         true
@@ -147,7 +146,8 @@ impl<T> Task<T> {
     /// assert_eq!(seen.get(), 7);
     /// ```
     pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) {
-        Rc::clone(&self.cell).add_done_callback(Box::new(callback));
+        self.cell
+            .add_done_callback(self.cell.base(), Box::new(callback));
     }
 }
 

@@ -1,11 +1,16 @@
-//! A task: one allocation holding its header, its future and, later, its outcome.
+//! A task: one allocation holding its waker target, its header, its future and, later, its
+//! outcome.
 //!
 //! # Who owns what
 //!
-//! * The loop's slab holds an `Rc<dyn RawTask>` while the task is live (not yet done).
-//! * Each [`Task<T>`](crate::Task) handle holds an `Rc<dyn JoinCell<T>>` to the same cell.
-//! * The task's `Arc<TaskWaker>` holds only its id, never the cell, so a waker cannot keep
-//!   a task (or its `!Send` future) alive, and can be used from any thread.
+//! * The loop's slab holds a [`TaskRef`] while the task is live (not yet done).
+//! * Each [`Task<T>`](crate::Task) handle holds a typed reference to the same cell.
+//! * Both are counted in the cell's header, on the loop's thread. When the last goes, the
+//!   future or outcome is dropped there and then (see `cell`).
+//! * The task's wakers point at the cell too, and keep its *memory* alive, but only the
+//!   thread-safe part they read (which loop, which task): a waker never keeps the `!Send`
+//!   future or outcome alive, and can be used and dropped on any thread (see
+//!   [`crate::waker`]).
 //!
 //! # The life of a task
 //!
@@ -36,7 +41,7 @@ mod cell;
 mod error;
 mod handle;
 
-pub(crate) use cell::{new_task, PollOutcome, RawTask};
+pub(crate) use cell::{new_task, PollOutcome, TaskRef};
 pub(crate) use error::panic_message;
 pub use error::TaskError;
 pub use handle::Task;
