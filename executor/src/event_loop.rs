@@ -24,11 +24,13 @@
 //! [`Core::park`] is the one place the thread blocks. It sleeps until the next timer's
 //! deadline or a remote wake; on a virtual clock it jumps the clock to the deadline instead.
 
+use std::alloc::Layout;
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::pin;
+use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -39,7 +41,7 @@ use slab::Slab;
 use crate::remote::Remote;
 use crate::stats::LoopStats;
 use crate::task::{
-    new_task, panic_message, Completion, PollOutcome, Task, TaskId, TaskRef, TaskState,
+    new_task, panic_message, CellCache, Completion, PollOutcome, Task, TaskId, TaskRef, TaskState,
 };
 use crate::waker::MainWaker;
 use crate::{context, trace};
@@ -148,6 +150,8 @@ pub(crate) struct Core {
     remote_taken: RemoteTaken,
     /// Wakers of due timers, kept between ticks so firing allocates nothing.
     due_scratch: RefCell<Vec<Waker>>,
+    /// Memory of freed task cells, for the next tasks (see `task::cache`).
+    cell_cache: RefCell<CellCache>,
     pub(crate) trace: trace::Tracer,
 }
 
@@ -168,6 +172,7 @@ impl Core {
             counters: Counters::default(),
             remote_taken: RemoteTaken::default(),
             due_scratch: RefCell::new(Vec::new()),
+            cell_cache: RefCell::new(CellCache::default()),
             trace: tracer,
         })
     }
@@ -200,6 +205,7 @@ impl Core {
             local_wakes: self.counters.local_wakes.get(),
             remote_wakes: self.counters.remote_wakes.get(),
             parks: self.counters.parks.get(),
+            cached_cells: self.cell_cache.borrow().len(),
         }
     }
 
@@ -220,13 +226,7 @@ impl Core {
             slot: entry.key() as u32,
             number,
         };
-        let (raw, task) = new_task(
-            id,
-            name,
-            Rc::downgrade(self),
-            Arc::clone(&self.remote),
-            future,
-        );
+        let (raw, task) = new_task(self, id, name, future);
         entry.insert(Slot {
             number,
             queued: true,
@@ -288,6 +288,28 @@ impl Core {
     pub(crate) fn schedule(&self, id: TaskId) {
         if !self.schedule_local(id) {
             self.remote.wake(id);
+        }
+    }
+
+    /// Memory for a new task cell of `layout`, if the cache has one.
+    pub(crate) fn take_cell_memory(&self, layout: Layout) -> Option<NonNull<u8>> {
+        self.cell_cache.try_borrow_mut().ok()?.take(layout)
+    }
+
+    /// Keeps the memory of a freed cell for the next tasks, or hands it back.
+    ///
+    /// # Safety
+    ///
+    /// As for [`CellCache::keep`].
+    pub(crate) unsafe fn keep_cell_memory(
+        &self,
+        layout: Layout,
+        memory: NonNull<u8>,
+    ) -> Result<(), NonNull<u8>> {
+        match self.cell_cache.try_borrow_mut() {
+            // SAFETY: the caller's guarantees, passed on.
+            Ok(mut cache) => unsafe { cache.keep(layout, memory) },
+            Err(_) => Err(memory),
         }
     }
 
@@ -485,6 +507,8 @@ impl Core {
     /// Blocks until there is work: the next timer deadline or a remote wake. On a virtual
     /// clock a pending deadline is reached at once by moving the clock.
     fn park(&self) {
+        // Out of work: the memory kept for the next burst of tasks goes back now.
+        self.cell_cache.borrow_mut().release_all();
         let deadline = self.timers.next_deadline();
         let clock = self.timers.clock();
         if clock.is_virtual() {

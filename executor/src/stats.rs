@@ -42,6 +42,9 @@ pub struct LoopStats {
     pub slab_capacity: usize,
     /// Task ids waiting in the ready queue right now.
     pub ready_len: usize,
+    /// Freed task cells whose memory the loop keeps for its next tasks (given back when it
+    /// parks with nothing to do).
+    pub cached_cells: usize,
     /// The timer queue's counters.
     pub timers: TimerStats,
 }

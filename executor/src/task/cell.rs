@@ -14,8 +14,11 @@
 //!
 //! # Safety
 //!
-//! * A cell is allocated by [`new_task`] as a leaked `Box<TaskCell<F>>` and freed only by
-//!   `free_cell::<F>`, called once from [`crate::waker::release`] when `refs` reaches zero.
+//! * A cell is made by [`new_task`], in memory of `TaskCell<F>`'s layout from the global
+//!   allocator or the loop's [`CellCache`](super::CellCache), and dropped in place only by
+//!   `free_cell::<F>`, called once from [`crate::waker::release`] when `refs` reaches zero;
+//!   its memory then goes to the cache of a loop running on that thread, or back to the
+//!   allocator.
 //! * A `CellRef` holds one `local_refs`; while any exists, the loop side holds its unit of
 //!   `refs`, so the cell is allocated and dereferencing the `CellRef` is sound. The
 //!   `CellRef` that takes `local_refs` to zero empties the body and then releases that unit.
@@ -31,6 +34,7 @@
 //! * The pointer a `CellRef` holds keeps the provenance of the whole cell: new `CellRef`s are
 //!   made from it by [`CellRef::base`], never from a reference.
 
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::future::Future;
@@ -45,16 +49,13 @@ use std::task::{Context, Poll, Waker};
 
 use super::error::panic_message;
 use super::{Completion, Task, TaskError, TaskId, TaskState};
+use crate::context;
 use crate::event_loop::Core;
-use crate::remote::Remote;
 use crate::waker::{self, WakerTarget};
 
-/// What every loop-side reference needs from a cell, whatever its types.
+/// What every loop-side reference needs from a cell, whatever its types. (The header and
+/// waker target sit at the same offset in every cell, so they are read without this.)
 pub(crate) trait CellBase {
-    fn header(&self) -> &Header;
-
-    fn waker_target(&self) -> &WakerTarget;
-
     /// Empties the body: drops the future or the outcome, and the callbacks. Called once,
     /// when the last loop-side reference goes.
     fn empty_body(&self);
@@ -99,6 +100,20 @@ impl<C: ?Sized + CellBase> CellRef<C> {
     /// made from this.
     pub(crate) fn base(&self) -> NonNull<WakerTarget> {
         self.cell.cast()
+    }
+
+    fn prefix(&self) -> &CellPrefix {
+        // SAFETY: every cell starts with its `CellPrefix` (`#[repr(C)]`), and this
+        // reference's unit keeps the cell allocated (module docs, "Safety").
+        unsafe { self.cell.cast::<CellPrefix>().as_ref() }
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        &self.prefix().header
+    }
+
+    pub(crate) fn waker_target(&self) -> &WakerTarget {
+        &self.prefix().target
     }
 
     /// How many loop-side references the cell has, this one included.
@@ -218,12 +233,18 @@ enum Stage<F: Future> {
     Empty,
 }
 
-/// A task's allocation. `#[repr(C)]` with the waker target first, so a pointer to the cell
-/// is a pointer to its target (module docs of [`crate::waker`]).
+/// The start of every cell, whatever its future: the waker target first, so that a pointer
+/// to the cell is a pointer to its target (module docs of [`crate::waker`]), then the header.
 #[repr(C)]
-struct TaskCell<F: Future> {
+struct CellPrefix {
     target: WakerTarget,
     header: Header,
+}
+
+/// A task's allocation.
+#[repr(C)]
+struct TaskCell<F: Future> {
+    prefix: CellPrefix,
     stage: RefCell<Stage<F>>,
     /// Done callbacks in registration order; taken (never borrowed) to read or extend.
     callbacks: Cell<Vec<DoneCallback<F::Output>>>,
@@ -231,30 +252,40 @@ struct TaskCell<F: Future> {
 
 /// Allocates a task. The loop stores the first reference, the handle gets the second.
 pub(crate) fn new_task<F>(
+    core: &Rc<Core>,
     id: TaskId,
     name: Option<Box<str>>,
-    core: Weak<Core>,
-    remote: Arc<Remote>,
     future: F,
 ) -> (TaskRef, Task<F::Output>)
 where
     F: Future + 'static,
 {
-    let cell = Box::new(TaskCell {
-        target: WakerTarget::new(remote, id, free_cell::<F>),
-        header: Header {
-            local_refs: Cell::new(2),
-            state: Cell::new(TaskState::Idle),
-            cancel_requested: Cell::new(false),
-            observed: Cell::new(false),
-            name: name.map(Box::new),
-            join_waker: Cell::new(None),
-            core: Cell::new(core),
+    let layout = Layout::new::<TaskCell<F>>();
+    let cell = core
+        .take_cell_memory(layout)
+        .unwrap_or_else(|| allocate(layout))
+        .cast::<TaskCell<F>>();
+    let remote = Arc::clone(core.remote());
+    let core = Rc::downgrade(core);
+    let value = TaskCell {
+        prefix: CellPrefix {
+            target: WakerTarget::new(remote, id, free_cell::<F>),
+            header: Header {
+                local_refs: Cell::new(2),
+                state: Cell::new(TaskState::Idle),
+                cancel_requested: Cell::new(false),
+                observed: Cell::new(false),
+                name: name.map(Box::new),
+                join_waker: Cell::new(None),
+                core: Cell::new(core),
+            },
         },
         stage: RefCell::new(Stage::Running(future)),
         callbacks: Cell::new(Vec::new()),
-    });
-    let cell = NonNull::from(Box::leak(cell));
+    };
+    // SAFETY: `cell` is fresh memory with `TaskCell<F>`'s layout, from the allocator or the
+    // loop's cache, holding no value; this initialises it.
+    unsafe { cell.as_ptr().write(value) };
     let raw: TaskRef = CellRef {
         cell,
         _loop_thread_only: PhantomData,
@@ -266,26 +297,44 @@ where
     (raw, Task::from_cell(join))
 }
 
-/// Frees a cell made by [`new_task`] for a future of type `F`.
+fn allocate(layout: Layout) -> NonNull<u8> {
+    // SAFETY: a cell's layout is never zero-sized (it holds a `WakerTarget`).
+    let memory = unsafe { alloc(layout) };
+    NonNull::new(memory).unwrap_or_else(|| handle_alloc_error(layout))
+}
+
+/// Frees a cell made by [`new_task`] for a future of type `F`: drops what is left of it,
+/// and keeps its memory for the next task if a loop runs on this thread.
 ///
 /// # Safety
 ///
 /// `target` must be the base of such a cell whose `refs` just reached zero.
 unsafe fn free_cell<F: Future>(target: NonNull<WakerTarget>) {
-    // SAFETY: the cell came from `Box::leak` in `new_task`, with this type, and nobody else
-    // can reach it any more. Its body was emptied on the loop's thread, so what this drops
-    // is `Send` (module docs, "Safety").
-    drop(unsafe { Box::from_raw(target.cast::<TaskCell<F>>().as_ptr()) });
+    let cell = target.cast::<TaskCell<F>>();
+    // SAFETY: the cell was initialised by `new_task` with this type, and nobody else can
+    // reach it any more. Its body was emptied on the loop's thread, so what this drops is
+    // `Send` (module docs, "Safety").
+    unsafe { std::ptr::drop_in_place(cell.as_ptr()) };
+    let layout = Layout::new::<TaskCell<F>>();
+    let memory = cell.cast::<u8>();
+    // SAFETY: `memory` was allocated with `layout` by the global allocator (by `allocate`, or
+    // it came from the cache, which holds only such memory), holds no value now, and is ours
+    // to give. Any loop running on this thread may keep it: memory is not tied to a loop.
+    let kept = context::with_current(|core| unsafe { core.keep_cell_memory(layout, memory) });
+    if let Err(memory) = kept.unwrap_or(Err(memory)) {
+        // SAFETY: as above; nobody kept it.
+        unsafe { dealloc(memory.as_ptr(), layout) };
+    }
 }
 
 impl<F: Future + 'static> TaskCell<F> {
     fn name(&self) -> Cow<'_, str> {
-        self.header.name_or(self.target.id())
+        self.prefix.header.name_or(self.prefix.target.id())
     }
 
     /// A new loop-side reference to this cell, as a typed handle.
     fn handle(&self, base: NonNull<WakerTarget>) -> Task<F::Output> {
-        add_local_ref(&self.header);
+        add_local_ref(&self.prefix.header);
         let cell: NonNull<dyn JoinCell<F::Output>> = base.cast::<TaskCell<F>>();
         Task::from_cell(CellRef {
             cell,
@@ -295,22 +344,14 @@ impl<F: Future + 'static> TaskCell<F> {
 }
 
 impl<F: Future + 'static> CellBase for TaskCell<F> {
-    fn header(&self) -> &Header {
-        &self.header
-    }
-
-    fn waker_target(&self) -> &WakerTarget {
-        &self.target
-    }
-
     fn empty_body(&self) {
-        drop(self.header.core.take());
-        drop(self.header.join_waker.take());
+        drop(self.prefix.header.core.take());
+        drop(self.prefix.header.join_waker.take());
         // Taken first, so that they are dropped here even if dropping the stage unwinds.
         let callbacks = self.callbacks.take();
         let mut stage = self.stage.borrow_mut();
         if let Stage::Done(Err(error)) = &*stage {
-            if error.is_panic() && !self.header.observed.get() {
+            if error.is_panic() && !self.prefix.header.observed.get() {
                 eprintln!(
                     "looplet: {error}, and nobody retrieved the outcome (the task handle was \
                      dropped with no done callback); await the task or keep its handle to \
@@ -365,15 +406,15 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
     }
 
     fn complete(&self, base: NonNull<WakerTarget>, completion: Completion) {
-        self.header.state.set(TaskState::Done(completion));
-        if let Some(waker) = self.header.join_waker.take() {
+        self.prefix.header.state.set(TaskState::Done(completion));
+        if let Some(waker) = self.prefix.header.join_waker.take() {
             waker.wake();
         }
         let callbacks = self.callbacks.take();
         if callbacks.is_empty() {
             return;
         }
-        self.header.observed.set(true);
+        self.prefix.header.observed.set(true);
         let handle = self.handle(base);
         for callback in callbacks {
             run_callback(&handle, callback);
@@ -383,22 +424,22 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
 
 impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, TaskError>> {
-        if self.header.is_done() {
+        if self.prefix.header.is_done() {
             return Poll::Ready(self.take_outcome());
         }
-        let waker = match self.header.join_waker.take() {
+        let waker = match self.prefix.header.join_waker.take() {
             Some(waker) if waker.will_wake(cx.waker()) => waker,
             _ => cx.waker().clone(),
         };
-        self.header.join_waker.set(Some(waker));
+        self.prefix.header.join_waker.set(Some(waker));
         Poll::Pending
     }
 
     fn take_outcome(&self) -> Result<F::Output, TaskError> {
-        if !self.header.is_done() {
+        if !self.prefix.header.is_done() {
             return Err(TaskError::not_done(self.name().into_owned()));
         }
-        self.header.observed.set(true);
+        self.prefix.header.observed.set(true);
         match std::mem::replace(&mut *self.stage.borrow_mut(), Stage::Empty) {
             Stage::Done(outcome) => outcome,
             // `Running` cannot be seen once `Done`; put nothing back either way.
@@ -407,7 +448,7 @@ impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
     }
 
     fn add_done_callback(&self, base: NonNull<WakerTarget>, callback: DoneCallback<F::Output>) {
-        if !self.header.is_done() {
+        if !self.prefix.header.is_done() {
             let mut callbacks = self.callbacks.take();
             callbacks.push(callback);
             self.callbacks.set(callbacks);
@@ -415,9 +456,9 @@ impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
         }
         // Already done: never run inline. The loop runs it soon; with the loop gone there is
         // nobody left to run it later, so run it now rather than lose it.
-        self.header.observed.set(true);
+        self.prefix.header.observed.set(true);
         let handle = self.handle(base);
-        match self.header.core() {
+        match self.prefix.header.core() {
             Some(core) if !core.is_closed() => {
                 core.call_soon(Box::new(move || run_callback(&handle, callback)))
             }

@@ -37,10 +37,12 @@
 //! longer touches the stage. User code that runs during a poll or a drop (and asks its own
 //! handle for the outcome) therefore sees `state != Done` and never reaches the borrow.
 
+mod cache;
 mod cell;
 mod error;
 mod handle;
 
+pub(crate) use cache::CellCache;
 pub(crate) use cell::{new_task, PollOutcome, TaskRef};
 pub(crate) use error::panic_message;
 pub use error::TaskError;
