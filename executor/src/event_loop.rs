@@ -7,8 +7,8 @@
 //!   borrowed only for the few lines that read or write them — never across a `poll`, a
 //!   `Drop` of user data, a waker call or a callback, because user code may spawn, wake,
 //!   cancel or drop anything from there.
-//! * A task is in the ready queue at most once: the slot's `queued` flag is set before the
-//!   push and cleared at the pop, and [`Core::enqueue`] does nothing while it is set.
+//! * A task is in the ready queue at most once: its header's `queued` flag is set before
+//!   the push and cleared at the pop, and neither wake path pushes while it is set.
 //! * Ids are checked on every lookup (slot *and* number), so a stale id — from a late
 //!   waker, or a queue entry whose task was cancelled meanwhile — is skipped.
 //!
@@ -41,7 +41,8 @@ use slab::Slab;
 use crate::remote::Remote;
 use crate::stats::LoopStats;
 use crate::task::{
-    new_task, panic_message, CellCache, Completion, PollOutcome, Task, TaskId, TaskRef, TaskState,
+    new_task, panic_message, CellCache, Completion, Header, PollOutcome, Task, TaskId, TaskRef,
+    TaskState,
 };
 use crate::waker::MainWaker;
 use crate::{context, trace};
@@ -91,8 +92,6 @@ enum Next {
 /// A live task in the loop's slab.
 struct Slot {
     number: u64,
-    /// In the ready queue right now (at most once: set before the push, cleared at the pop).
-    queued: bool,
     task: TaskRef,
 }
 
@@ -227,11 +226,7 @@ impl Core {
             number,
         };
         let (raw, task) = new_task(self, id, name, future);
-        entry.insert(Slot {
-            number,
-            queued: true,
-            task: raw,
-        });
+        entry.insert(Slot { number, task: raw });
         sched.ready.push_back(id);
         drop(sched);
         bump(&self.counters.spawned);
@@ -260,8 +255,8 @@ impl Core {
         };
         let Scheduler { tasks, ready } = &mut *sched;
         match tasks.get_mut(id.slot as usize) {
-            Some(slot) if slot.number == id.number && !slot.queued => {
-                slot.queued = true;
+            Some(slot) if slot.number == id.number && !slot.task.header().queued.get() => {
+                slot.task.header().queued.set(true);
                 ready.push_back(id);
                 Enqueued::Queued
             }
@@ -282,6 +277,25 @@ impl Core {
             Enqueued::Nothing => true,
             Enqueued::Busy => false,
         }
+    }
+
+    /// The local wake path of a task's own waker, which reaches the task's header directly
+    /// (no slab lookup). `header` is task `id`'s. Returns `false` only when the loop's state
+    /// is borrowed right now (the caller then takes the remote path).
+    pub(crate) fn schedule_woken(&self, header: &Header, id: TaskId) -> bool {
+        // A done task has left the slab; a queued one is queued once.
+        if header.queued.get() || header.is_done() {
+            return true;
+        }
+        let Ok(mut sched) = self.sched.try_borrow_mut() else {
+            return false;
+        };
+        header.queued.set(true);
+        sched.ready.push_back(id);
+        drop(sched);
+        bump(&self.counters.local_wakes);
+        self.trace.task_woken(self, id, false);
+        true
     }
 
     /// Queues task `id` from the loop's own thread, running or not.
@@ -381,7 +395,7 @@ impl Core {
         }
         match tasks.get_mut(id.slot as usize) {
             Some(slot) if slot.number == id.number => {
-                slot.queued = false;
+                slot.task.header().queued.set(false);
                 Next::Task(id, slot.task.clone())
             }
             _ => Next::Stale,

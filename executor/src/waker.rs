@@ -17,8 +17,9 @@
 //!
 //! # Two wake paths
 //!
-//! * **local** — this thread is running the task's loop: push the id onto the loop's ready
-//!   queue directly (a `RefCell` and a `VecDeque`, no atomic read-modify-write);
+//! * **local** — this thread is running the task's loop: check the task's `queued` flag in
+//!   its header and push the id onto the loop's ready queue directly (a `RefCell` and a
+//!   `VecDeque`; no slab lookup, no atomic read-modify-write);
 //! * **remote** — any other thread, or the loop is not running right now: push the id onto
 //!   the loop's lock-free queue and unpark the loop (see [`crate::remote`]).
 //!
@@ -33,9 +34,10 @@
 //! one unit of `refs`; the loop side holds one more while any loop-side reference exists, and
 //! the borrowed waker is lent only while the loop holds such a reference. So every vtable
 //! call finds the target alive, and the cell is freed exactly once, by whoever releases the
-//! last unit ([`release`]). Only the target's fields are read through the pointer: they are
-//! `Sync` (an `Arc`, plain integers, an atomic and a function pointer), so any thread may
-//! read them.
+//! last unit ([`release`]). Any thread may read the target's fields through the pointer:
+//! they are `Sync` (an `Arc`, plain integers, an atomic and a function pointer). The
+//! header right after the target is `!Sync`; a wake reads it only after checking that the
+//! calling thread is running the task's own loop, the one thread that uses it.
 
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
@@ -47,7 +49,7 @@ use futures_task::ArcWake;
 
 use crate::context;
 use crate::remote::Remote;
-use crate::task::TaskId;
+use crate::task::{header_of, TaskId};
 
 /// The part of a task cell that wakers use, from any thread; the first field of every cell.
 pub(crate) struct WakerTarget {
@@ -156,7 +158,19 @@ unsafe fn task_waker_wake(data: *const ()) {
 unsafe fn task_waker_wake_by_ref(data: *const ()) {
     // SAFETY: as in `task_waker_clone`.
     let target = unsafe { &*data.cast::<WakerTarget>() };
-    wake(&target.remote, target.id());
+    let id = target.id();
+    let woke_locally = context::with_current(|core| {
+        core.is_same_loop(&target.remote) && {
+            // SAFETY: this thread runs the task's loop, and this waker's unit keeps the
+            // cell allocated for the call (module docs, "Safety").
+            let header = unsafe { header_of(NonNull::new_unchecked(data.cast_mut().cast())) };
+            core.schedule_woken(header, id)
+        }
+    })
+    .unwrap_or(false);
+    if !woke_locally {
+        target.remote.wake(id);
+    }
 }
 
 unsafe fn task_waker_drop(data: *const ()) {

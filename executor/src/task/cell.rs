@@ -85,6 +85,12 @@ pub(crate) trait JoinCell<T>: CellBase {
 
 pub(crate) type DoneCallback<T> = Box<dyn FnOnce(&Task<T>)>;
 
+/// A task's done callbacks: the first inline, so one callback costs one allocation here.
+struct Callbacks<T> {
+    first: DoneCallback<T>,
+    more: Vec<DoneCallback<T>>,
+}
+
 /// The loop's reference to a task.
 pub(crate) type TaskRef = CellRef<dyn RawTask>;
 
@@ -187,11 +193,26 @@ pub(crate) enum PollOutcome {
     Finished(Completion),
 }
 
+/// The header of the cell whose waker target is `base`.
+///
+/// # Safety
+///
+/// The caller must be on the loop's thread of that cell and hold a unit of its `refs` (a
+/// waker, or a loop-side reference) for as long as it uses the header.
+pub(crate) unsafe fn header_of<'a>(base: NonNull<WakerTarget>) -> &'a Header {
+    // SAFETY: every cell starts with its `CellPrefix`, and the caller's unit keeps it
+    // allocated; on the loop's thread the header's `Cell`s may be used (module docs).
+    unsafe { &base.cast::<CellPrefix>().as_ref().header }
+}
+
 /// The part of a task that does not depend on its future's type, used on the loop's thread.
 pub(crate) struct Header {
     /// Loop-side references (module docs, "Two counts").
     local_refs: Cell<u32>,
     pub(crate) state: Cell<TaskState>,
+    /// In the loop's ready queue right now (at most once: set before the push, cleared at
+    /// the pop).
+    pub(crate) queued: Cell<bool>,
     /// Set by `cancel()`; applied by the loop the next time it owns the task.
     pub(crate) cancel_requested: Cell<bool>,
     /// Whether anyone took the outcome or had a callback to look at it; an unobserved panic
@@ -246,8 +267,9 @@ struct CellPrefix {
 struct TaskCell<F: Future> {
     prefix: CellPrefix,
     stage: RefCell<Stage<F>>,
-    /// Done callbacks in registration order; taken (never borrowed) to read or extend.
-    callbacks: Cell<Vec<DoneCallback<F::Output>>>,
+    /// Done callbacks in registration order; taken (never borrowed) to read or extend. Out
+    /// of line (a thin pointer) because most tasks have none.
+    callbacks: Cell<Option<Box<Callbacks<F::Output>>>>,
 }
 
 /// Allocates a task. The loop stores the first reference, the handle gets the second.
@@ -273,6 +295,8 @@ where
             header: Header {
                 local_refs: Cell::new(2),
                 state: Cell::new(TaskState::Idle),
+                // `Core::spawn` queues the task for its first poll.
+                queued: Cell::new(true),
                 cancel_requested: Cell::new(false),
                 observed: Cell::new(false),
                 name: name.map(Box::new),
@@ -281,7 +305,7 @@ where
             },
         },
         stage: RefCell::new(Stage::Running(future)),
-        callbacks: Cell::new(Vec::new()),
+        callbacks: Cell::new(None),
     };
     // SAFETY: `cell` is fresh memory with `TaskCell<F>`'s layout, from the allocator or the
     // loop's cache, holding no value; this initialises it.
@@ -410,13 +434,13 @@ impl<F: Future + 'static> RawTask for TaskCell<F> {
         if let Some(waker) = self.prefix.header.join_waker.take() {
             waker.wake();
         }
-        let callbacks = self.callbacks.take();
-        if callbacks.is_empty() {
+        let Some(callbacks) = self.callbacks.take() else {
             return;
-        }
+        };
         self.prefix.header.observed.set(true);
         let handle = self.handle(base);
-        for callback in callbacks {
+        let Callbacks { first, more } = *callbacks;
+        for callback in std::iter::once(first).chain(more) {
             run_callback(&handle, callback);
         }
     }
@@ -449,9 +473,17 @@ impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
 
     fn add_done_callback(&self, base: NonNull<WakerTarget>, callback: DoneCallback<F::Output>) {
         if !self.prefix.header.is_done() {
-            let mut callbacks = self.callbacks.take();
-            callbacks.push(callback);
-            self.callbacks.set(callbacks);
+            let callbacks = match self.callbacks.take() {
+                Some(mut callbacks) => {
+                    callbacks.more.push(callback);
+                    callbacks
+                }
+                None => Box::new(Callbacks {
+                    first: callback,
+                    more: Vec::new(),
+                }),
+            };
+            self.callbacks.set(Some(callbacks));
             return;
         }
         // Already done: never run inline. The loop runs it soon; with the loop gone there is

@@ -24,8 +24,8 @@
 //!                                                                     | Cancelled)
 //! ```
 //!
-//! Whether an `Idle` task is in the ready queue is kept in its slab slot (`queued`), so a
-//! task is queued at most once however often it is woken. `cancel()` only sets
+//! Whether an `Idle` task is in the ready queue is kept in its header (`queued`), so a task
+//! is queued at most once however often it is woken. `cancel()` only sets
 //! `cancel_requested` and wakes the task: the loop applies the cancellation the next time
 //! it would poll the task (or right after the poll during which the task cancelled itself),
 //! by dropping the future in place.
@@ -43,7 +43,7 @@ mod error;
 mod handle;
 
 pub(crate) use cache::CellCache;
-pub(crate) use cell::{new_task, PollOutcome, TaskRef};
+pub(crate) use cell::{header_of, new_task, Header, PollOutcome, TaskRef};
 pub(crate) use error::panic_message;
 pub use error::TaskError;
 pub use handle::Task;
