@@ -42,10 +42,18 @@ fn cells_are_reused_only_for_the_same_layout() {
         create_task(async { 1u8 }).await.unwrap();
         assert_eq!(stats().cached_cells, 1);
         let big = create_task(async { [7u64; 64] });
-        assert_eq!(stats().cached_cells, 1, "a larger future needs its own memory");
+        assert_eq!(
+            stats().cached_cells,
+            1,
+            "a larger future needs its own memory"
+        );
         assert_eq!(big.await.unwrap()[63], 7);
         let small = create_task(async { 2u8 });
-        assert_eq!(stats().cached_cells, 1, "the small cell was reused, the big one kept");
+        assert_eq!(
+            stats().cached_cells,
+            1,
+            "the small cell was reused, the big one kept"
+        );
         assert_eq!(small.await.unwrap(), 2);
     });
 }
@@ -54,7 +62,10 @@ fn cells_are_reused_only_for_the_same_layout() {
 fn running_out_of_work_gives_the_memory_back() {
     let mut runner = virtual_runner();
     runner.run(async {
-        for task in (0..10).map(|_| create_task(yield_now())).collect::<Vec<_>>() {
+        for task in (0..10)
+            .map(|_| create_task(yield_now()))
+            .collect::<Vec<_>>()
+        {
             task.await.unwrap();
         }
         assert_eq!(stats().cached_cells, 10);
@@ -75,7 +86,11 @@ fn a_kept_cell_is_a_clean_cell() {
         first.add_done_callback(|task| assert!(task.is_done()));
         assert_eq!(first.await.unwrap(), "first output");
         let second = create_task(async { String::from("second output") });
-        assert_eq!(stats().cached_cells, 0, "the second task reuses the first one's cell");
+        assert_eq!(
+            stats().cached_cells,
+            0,
+            "the second task reuses the first one's cell"
+        );
         assert_eq!(second.name(), "Task-2");
         assert!(!second.is_done());
         assert!(second.result().unwrap_err().is_not_done());
@@ -87,7 +102,10 @@ fn a_kept_cell_is_a_clean_cell() {
 fn closing_the_loop_frees_what_it_kept() {
     let mut runner = virtual_runner();
     runner.run(async {
-        for task in (0..10).map(|i| create_task(async move { i })).collect::<Vec<_>>() {
+        for task in (0..10)
+            .map(|i| create_task(async move { i }))
+            .collect::<Vec<_>>()
+        {
             task.await.unwrap();
         }
     });
