@@ -42,6 +42,9 @@ pub struct LoopStats {
     pub slab_capacity: usize,
     /// Task ids waiting in the ready queue right now.
     pub ready_len: usize,
+    /// Task ids the ready queue has room for (given back when the loop parks with nothing
+    /// to do).
+    pub ready_capacity: usize,
     /// Freed task cells whose memory the loop keeps for its next tasks (given back when it
     /// parks with nothing to do).
     pub cached_cells: usize,

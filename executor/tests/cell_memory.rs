@@ -1,5 +1,6 @@
-//! Task cell memory: cells freed during a burst are kept for the next burst, matched by
-//! layout, and given back when the loop runs out of work. Run under memcheck in CI, where a
+//! Memory a burst of tasks leaves behind: freed cells are kept for the next burst, matched
+//! by layout, and — with the room the burst made in the ready queue — given back when the
+//! loop runs out of work. Run under memcheck in CI, where a
 //! cell freed twice, used after it was kept, or never given back fails the build.
 
 use std::time::Duration;
@@ -72,6 +73,20 @@ fn running_out_of_work_gives_the_memory_back() {
         // Nothing is ready while this sleeps: the loop parks (on the virtual clock, jumps).
         sleep(Duration::from_secs(1)).await;
         assert_eq!(stats().cached_cells, 0);
+    });
+}
+
+#[test]
+fn running_out_of_work_shrinks_the_ready_queue_a_burst_grew() {
+    let mut runner = virtual_runner();
+    runner.run(async {
+        let tasks: Vec<_> = (0..10_000).map(|_| create_task(async {})).collect();
+        assert!(stats().ready_capacity >= 10_000);
+        for task in tasks {
+            task.await.unwrap();
+        }
+        sleep(Duration::from_secs(1)).await;
+        assert!(stats().ready_capacity <= 64, "{}", stats().ready_capacity);
     });
 }
 
