@@ -647,5 +647,7 @@ impl Core {
         self.remote.close();
         self.trace.finish();
         drop(entered);
+        // A closed loop builds no more tasks: nothing kept for them is needed.
+        self.release_burst_memory();
     }
 }
