@@ -102,9 +102,11 @@ pub struct TimerStats {
 }
 
 /// Where a registered timer lives: its slot and the sequence that proves the slot is its.
+/// A `Sleep` keeps the two apart (the sequence is also its creation order) and puts them
+/// together only to call the queue.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct TimerKey {
-    pub(crate) slot: usize,
+    pub(crate) slot: u32,
     pub(crate) sequence: u64,
 }
 
@@ -221,8 +223,14 @@ impl TimerQueue {
         sequence
     }
 
-    /// Registers a timer created with `sequence`, to wake `waker` at `deadline`.
-    pub(crate) fn register(&self, deadline: Instant, sequence: u64, waker: Waker) -> TimerKey {
+    /// Registers a timer created with `sequence`, to wake `waker` at `deadline`; returns its
+    /// slot, which with `sequence` makes its [`TimerKey`].
+    ///
+    /// # Panics
+    ///
+    /// Panics when four billion timers are already live (slots are `u32`s, which keeps a
+    /// `Sleep` small); their heap entries alone would take over 100 GB.
+    pub(crate) fn register(&self, deadline: Instant, sequence: u64, waker: Waker) -> u32 {
         let mut state = self.state.borrow_mut();
         let slot = state.slots.insert(Slot { sequence, waker });
         state.heap.push(Reverse(Entry {
@@ -232,14 +240,14 @@ impl TimerQueue {
         }));
         drop(state);
         self.update_stats(|stats| stats.set += 1);
-        TimerKey { slot, sequence }
+        u32::try_from(slot).expect("a looplet loop cannot hold more than 4,294,967,295 timers")
     }
 
     /// Replaces a live timer's waker. Returns `false` when the timer is gone (it fired).
     pub(crate) fn update_waker(&self, key: TimerKey, waker: &Waker) -> bool {
         let replaced = {
             let mut state = self.state.borrow_mut();
-            match state.slots.get_mut(key.slot) {
+            match state.slots.get_mut(key.slot as usize) {
                 Some(slot) if slot.sequence == key.sequence => {
                     if slot.waker.will_wake(waker) {
                         None
@@ -261,9 +269,9 @@ impl TimerQueue {
         let removed = {
             let mut state = self.state.borrow_mut();
             let State { slots, heap } = &mut *state;
-            match slots.get(key.slot) {
+            match slots.get(key.slot as usize) {
                 Some(slot) if slot.sequence == key.sequence => {
-                    let removed = slots.remove(key.slot);
+                    let removed = slots.remove(key.slot as usize);
                     sweep_if_mostly_dead(slots, heap);
                     Some(removed)
                 }
