@@ -513,3 +513,27 @@ fn report_drop_panic(name: &str, payload: &(dyn std::any::Any + Send)) {
     let message = panic_message(payload).unwrap_or("a non-string payload");
     eprintln!("looplet: dropping the future of {name} panicked: {message}; the loop goes on");
 }
+
+#[cfg(all(test, target_pointer_width = "64"))]
+mod tests {
+    use super::*;
+
+    /// Every task pays for the prefix, and the memory bench counts it: growing it should be
+    /// a decision, not an accident.
+    #[test]
+    fn the_part_every_cell_pays_for_stays_within_72_bytes() {
+        // Upper bounds: the compiler may lay things out tighter, never looser.
+        assert!(std::mem::size_of::<WakerTarget>() <= 32);
+        assert!(std::mem::size_of::<Header>() <= 40);
+        assert!(std::mem::size_of::<CellPrefix>() <= 72);
+    }
+
+    #[test]
+    fn a_task_sleeping_in_an_async_block_is_one_cell_of_at_most_144_bytes() {
+        fn cell_size<F: Future>(_: &F) -> usize {
+            std::mem::size_of::<TaskCell<F>>()
+        }
+        let task = async { looplet_timer::sleep(std::time::Duration::from_secs(1)).await };
+        assert!(cell_size(&task) <= 144, "{}", cell_size(&task));
+    }
+}
