@@ -2,12 +2,22 @@
 //!
 //! # Ground rules
 //!
-//! * A timer is a slab slot `{ sequence, waker }` plus one heap entry
-//!   `(deadline, sequence, slot)`. The slot is the truth; the heap entry is an index into it.
-//! * A heap entry is *live* when its slot still holds the same sequence number. Removing a
-//!   timer frees its slot only; the dead heap entry is skipped when it reaches the top, and
-//!   after every cancel or firing all dead entries are swept once they outnumber the live
-//!   ones, so the heap never holds more than about twice the live timers.
+//! * A timer is a slab slot `{ sequence, deadline, waker }` plus one 16-byte heap entry
+//!   `(deadline, low 32 bits of the sequence, slot)`. The slot is the truth; the heap entry
+//!   is an index into it. Small entries matter: every firing sifts one through the heap.
+//! * A heap entry is *live* when its slot holds the same deadline and the same low 32
+//!   sequence bits. A stale entry can outlive any number of later timers, so the bits
+//!   alone could match a later tenant of its slot; with the deadline, a false match is a
+//!   timer whose deadline equals the entry's, and firing that timer at that deadline is
+//!   correct anyway. A `Sleep` proves its slot with the full 64-bit sequence, which is
+//!   never reused.
+//! * Removing a timer frees its slot only; the dead heap entry is skipped when it reaches
+//!   the top, and after every cancel or firing all dead entries are swept once they
+//!   outnumber the live ones, so the heap never holds more than about twice the live timers.
+//! * Equal deadlines fire in creation order, comparing the 32-bit sequences with
+//!   wrap-around: exact while the timers sharing a deadline were created fewer than 2^31
+//!   timers apart. Beyond that only their order among themselves can suffer, never the
+//!   deadline order.
 //! * Firing removes the slot and hands its waker back to the caller, who wakes it after the
 //!   borrow of this queue is released: a woken waker may run arbitrary code.
 //! * All state sits behind one `RefCell` that is borrowed only inside this module's methods,
@@ -73,16 +83,49 @@ struct State {
 #[derive(Debug)]
 struct Slot {
     sequence: u64,
+    /// The deadline in [`Clock::ticks`], kept here too so that liveness is exact although
+    /// heap entries keep only 32 bits of the sequence.
+    deadline: u64,
     waker: Waker,
 }
 
-/// Ordered by deadline, then by sequence: equal deadlines fire in creation order. The
-/// deadline is kept in [`Clock::ticks`], which compare faster than `Instant`s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// A heap entry: 16 bytes. Ordered by deadline, then by sequence, so equal deadlines fire
+/// in creation order. The deadline is kept in [`Clock::ticks`], which compare faster than
+/// `Instant`s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
     deadline: u64,
-    sequence: u64,
-    slot: usize,
+    /// The low 32 bits of the timer's sequence number.
+    sequence: u32,
+    slot: u32,
+}
+
+impl Ord for Entry {
+    fn cmp(&self, other: &Entry) -> std::cmp::Ordering {
+        match self.deadline.cmp(&other.deadline) {
+            std::cmp::Ordering::Equal => creation_order(self.sequence, other.sequence),
+            unequal => unequal,
+        }
+    }
+}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Entry) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The order of two timers with equal deadlines, from the low 32 bits of their sequences:
+/// the difference read as signed, so the order survives the counter wrapping (exact for
+/// timers created fewer than 2^31 timers apart).
+///
+/// Cold and out of line because ties are rare: without that hint the compiler works the
+/// tie-break out at every comparison of the heap's sift loops, where it costs a fifth
+/// more instructions than a branch that is almost never taken.
+#[cold]
+#[inline(never)]
+fn creation_order(a: u32, b: u32) -> std::cmp::Ordering {
+    (a.wrapping_sub(b) as i32).cmp(&0)
 }
 
 /// Plain counters kept by a [`TimerQueue`], for tests, traces and benches.
@@ -172,7 +215,7 @@ impl TimerQueue {
                 let top = *top;
                 heap.pop();
                 if is_live(slots, &top) {
-                    due.push(slots.remove(top.slot).waker);
+                    due.push(slots.remove(top.slot as usize).waker);
                     fired += 1;
                 }
             }
@@ -231,16 +274,23 @@ impl TimerQueue {
     /// Panics when four billion timers are already live (slots are `u32`s, which keeps a
     /// `Sleep` small); their heap entries alone would take over 100 GB.
     pub(crate) fn register(&self, deadline: Instant, sequence: u64, waker: Waker) -> u32 {
+        let deadline = self.clock.ticks(deadline);
         let mut state = self.state.borrow_mut();
-        let slot = state.slots.insert(Slot { sequence, waker });
-        state.heap.push(Reverse(Entry {
-            deadline: self.clock.ticks(deadline),
+        let slot = state.slots.insert(Slot {
             sequence,
+            deadline,
+            waker,
+        });
+        let slot =
+            u32::try_from(slot).expect("a looplet loop cannot hold more than 4,294,967,295 timers");
+        state.heap.push(Reverse(Entry {
+            deadline,
+            sequence: sequence as u32, // the low bits; see `Entry`'s order and `is_live`
             slot,
         }));
         drop(state);
         self.update_stats(|stats| stats.set += 1);
-        u32::try_from(slot).expect("a looplet loop cannot hold more than 4,294,967,295 timers")
+        slot
     }
 
     /// Replaces a live timer's waker. Returns `false` when the timer is gone (it fired).
@@ -300,8 +350,109 @@ fn sweep_if_mostly_dead(slots: &Slab<Slot>, heap: &mut BinaryHeap<Reverse<Entry>
     }
 }
 
+/// Whether `entry` is its slot's timer (or one with the same deadline; see the module docs).
 fn is_live(slots: &Slab<Slot>, entry: &Entry) -> bool {
-    slots
-        .get(entry.slot)
-        .is_some_and(|slot| slot.sequence == entry.sequence)
+    slots.get(entry.slot as usize).is_some_and(|slot| {
+        slot.sequence as u32 == entry.sequence && slot.deadline == entry.deadline
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::future::Future;
+    use std::pin::Pin;
+    use std::sync::{Arc, Mutex};
+    use std::task::{Context, Wake};
+    use std::time::Duration;
+
+    use super::*;
+
+    /// A waker that records its name when woken.
+    struct Recorder {
+        name: usize,
+        log: Arc<Mutex<Vec<usize>>>,
+    }
+
+    impl Wake for Recorder {
+        fn wake(self: Arc<Self>) {
+            self.log.lock().unwrap().push(self.name);
+        }
+    }
+
+    fn recorder(name: usize, log: &Arc<Mutex<Vec<usize>>>) -> Waker {
+        Waker::from(Arc::new(Recorder {
+            name,
+            log: Arc::clone(log),
+        }))
+    }
+
+    fn poll(sleep: &mut Pin<Box<crate::Sleep>>, waker: &Waker) -> bool {
+        sleep
+            .as_mut()
+            .poll(&mut Context::from_waker(waker))
+            .is_ready()
+    }
+
+    fn fire(queue: &TimerQueue) -> usize {
+        let mut due = Vec::new();
+        let fired = queue.fire_due(&mut due);
+        due.into_iter().for_each(Waker::wake);
+        fired
+    }
+
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn heap_entries_take_16_bytes_and_slots_32() {
+        assert_eq!(size_of::<Reverse<Entry>>(), 16);
+        assert_eq!(size_of::<Slot>(), 32);
+    }
+
+    #[test]
+    fn equal_deadlines_keep_creation_order_across_the_32_bit_sequence_wrap() {
+        let queue = TimerQueue::new(Clock::new_virtual());
+        let _entered = queue.enter();
+        queue.next_sequence.set(u64::from(u32::MAX) - 2);
+        let deadline = queue.now() + Duration::from_secs(1);
+        let log = Arc::new(Mutex::new(Vec::new()));
+        // Sequences 2^32 - 3 ..= 2^32 + 2: their low 32 bits wrap to 0 half-way.
+        let mut sleeps: Vec<_> = (0..6)
+            .map(|_| Box::pin(crate::sleep_until(deadline)))
+            .collect();
+        // Registered in reverse, so the heap cannot get the order from insertion.
+        for (name, sleep) in sleeps.iter_mut().enumerate().rev() {
+            assert!(!poll(sleep, &recorder(name, &log)));
+        }
+        queue.clock().advance_to(deadline);
+        assert_eq!(fire(&queue), 6);
+        assert_eq!(*log.lock().unwrap(), [0, 1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn a_stale_entry_never_fires_a_later_tenant_with_the_same_low_sequence_bits() {
+        let queue = TimerQueue::new(Clock::new_virtual());
+        let _entered = queue.enter();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let start = queue.now();
+        let sequence = queue.next_sequence.get();
+        let mut cancelled = Box::pin(crate::sleep_until(start + Duration::from_secs(1)));
+        assert!(!poll(&mut cancelled, &recorder(0, &log)));
+        drop(cancelled); // leaves a dead entry for 1 s in the heap
+                         // 2^32 timers later, a timer with the same low sequence bits takes the same slot.
+        queue.next_sequence.set(sequence + (1 << 32));
+        let mut tenant = Box::pin(crate::sleep_until(start + Duration::from_secs(10)));
+        assert!(!poll(&mut tenant, &recorder(1, &log)));
+        assert_eq!(queue.stats().heap_len, 2, "the dead entry is still there");
+
+        queue.clock().advance(Duration::from_secs(1));
+        assert_eq!(
+            fire(&queue),
+            0,
+            "the dead entry's deadline is not the tenant's"
+        );
+        assert!(!poll(&mut tenant, &recorder(1, &log)));
+        queue.clock().advance(Duration::from_secs(9));
+        assert_eq!(fire(&queue), 1);
+        assert_eq!(*log.lock().unwrap(), [1]);
+        assert!(poll(&mut tenant, &recorder(1, &log)));
+    }
 }
