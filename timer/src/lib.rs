@@ -12,7 +12,8 @@
 //! 2. [`sleep`], [`sleep_until`], [`timeout`] and [`interval`] find the current queue through
 //!    that thread-local. With no loop running they panic with a message that says so.
 //! 3. A [`Sleep`] registers itself only when it is first polled and not yet due, so a
-//!    `timeout` whose body finishes at once never touches the heap.
+//!    `timeout` whose body finishes at once never touches the heap. "Due" is judged by the
+//!    clock's last reading, not a fresh one; what falls due later is fired by the queue.
 //! 4. Each tick the loop calls [`TimerQueue::fire_due`], then wakes the returned wakers
 //!    after the queue's borrow is released (a woken future may create or drop timers).
 //! 5. When the loop has nothing to do it sleeps until [`TimerQueue::next_deadline`] — or,
@@ -25,7 +26,9 @@
 //! * Memory follows live timers: dropping a registered `Sleep` frees its slot at once, and the
 //!   heap entries it leaves behind are swept out whenever they outnumber the live timers.
 //! * A timer's sequence number is never reused, and it is checked on every slot lookup, so a
-//!   stale heap entry or a late `Drop` can never touch the slot's next tenant.
+//!   late `Drop` can never touch the slot's next tenant; a stale heap entry (which keeps
+//!   only 32 sequence bits) is checked against the slot's deadline too, so it can match
+//!   only a timer due at that very deadline.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

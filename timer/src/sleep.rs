@@ -4,6 +4,11 @@
 //! `Send` and can be created on one thread and awaited on the loop. It reaches the timer
 //! queue through the thread's current loop whenever it is polled or dropped. It registers
 //! lazily, on the first poll that finds it not yet due; dropping it removes the registration.
+//!
+//! A poll judges "due" by the clock's last reading ([`Clock::last_read`](crate::Clock)),
+//! never by a fresh one: time only moves on, so a deadline that reading shows as past is
+//! past. A sleep that falls due after it stays registered and is fired by the loop's next
+//! `fire_due`, which reads the clock. On a virtual clock the last reading is the present.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -172,7 +177,12 @@ impl Future for Sleep {
             return Poll::Ready(());
         }
         let step = expect_current("polling a looplet Sleep", |queue| {
-            let due = queue.now() >= this.deadline;
+            // Due as of the clock's last reading, which costs no system call on a real clock
+            // (on a virtual one it is the present). A sleep that is due but was not yet due
+            // at that reading registers, or stays registered, and fires at the loop's next
+            // `fire_due`, which reads the clock. A zero `sleep` is due at the very reading
+            // that set its deadline, so it still completes at its first poll.
+            let due = queue.clock().last_read() >= this.deadline;
             match this.state {
                 // Look at the registration first: a timer the queue fired is gone from it,
                 // and needs no deregistering.
