@@ -74,7 +74,34 @@ enum Phase {
 /// The loop's task bookkeeping: who is live, and who is ready.
 struct Scheduler {
     tasks: Slab<Slot>,
-    ready: VecDeque<TaskId>,
+    ready: VecDeque<ReadyEntry>,
+}
+
+/// A ready-queue entry: a task's slot and the low 32 bits of its number — 8 bytes where a
+/// `TaskId` takes 16, and a burst of spawns puts one entry per task in the queue.
+///
+/// The low bits are enough: an entry outlives its task only until a batch pops it, at most
+/// two batches later, and a false match would need a task numbered 2^32 later in the same
+/// slot by then. Even that would cost one spurious poll, which every future tolerates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ReadyEntry {
+    slot: u32,
+    number_low: u32,
+}
+
+impl ReadyEntry {
+    const MAIN: ReadyEntry = ReadyEntry::of(TaskId::MAIN);
+
+    const fn of(id: TaskId) -> ReadyEntry {
+        ReadyEntry {
+            slot: id.slot,
+            number_low: id.number as u32, // the low bits; see the type's docs
+        }
+    }
+
+    fn is(&self, number: u64) -> bool {
+        self.number_low == number as u32
+    }
 }
 
 /// What [`Core::pop_ready`] found at the front of the ready queue.
@@ -228,7 +255,7 @@ impl Core {
         };
         let (raw, task) = new_task(self, id, name, future);
         entry.insert(Slot { number, task: raw });
-        sched.ready.push_back(id);
+        sched.ready.push_back(ReadyEntry::of(id));
         drop(sched);
         bump(&self.counters.spawned);
         if self.trace.is_enabled() {
@@ -247,7 +274,7 @@ impl Core {
             let Ok(mut sched) = self.sched.try_borrow_mut() else {
                 return Enqueued::Busy;
             };
-            sched.ready.push_back(id);
+            sched.ready.push_back(ReadyEntry::MAIN);
             self.main_queued.set(true);
             return Enqueued::Queued;
         }
@@ -258,7 +285,7 @@ impl Core {
         match tasks.get_mut(id.slot as usize) {
             Some(slot) if slot.number == id.number && !slot.task.header().queued.get() => {
                 slot.task.header().queued.set(true);
-                ready.push_back(id);
+                ready.push_back(ReadyEntry::of(id));
                 Enqueued::Queued
             }
             _ => Enqueued::Nothing,
@@ -292,7 +319,7 @@ impl Core {
             return false;
         };
         header.queued.set(true);
-        sched.ready.push_back(id);
+        sched.ready.push_back(ReadyEntry::of(id));
         drop(sched);
         bump(&self.counters.local_wakes);
         self.trace.task_woken(self, id, false);
@@ -388,15 +415,19 @@ impl Core {
     fn pop_ready(&self) -> Next {
         let mut sched = self.sched.borrow_mut();
         let Scheduler { tasks, ready } = &mut *sched;
-        let Some(id) = ready.pop_front() else {
+        let Some(entry) = ready.pop_front() else {
             return Next::Empty;
         };
-        if id == TaskId::MAIN {
+        if entry == ReadyEntry::MAIN {
             return Next::Main;
         }
-        match tasks.get_mut(id.slot as usize) {
-            Some(slot) if slot.number == id.number => {
+        match tasks.get_mut(entry.slot as usize) {
+            Some(slot) if entry.is(slot.number) => {
                 slot.task.header().queued.set(false);
+                let id = TaskId {
+                    slot: entry.slot,
+                    number: slot.number,
+                };
                 Next::Task(id, slot.task.clone())
             }
             _ => Next::Stale,
