@@ -9,7 +9,8 @@ looplet / fastest peer and issue 6's target, and writes an SVG bar chart of the 
     benches/report.py [CRITERION_DIR] [--svg docs/benchmarks.svg] [--memory RATIO]
 
 CRITERION_DIR defaults to $CARGO_TARGET_DIR/criterion, else target/criterion. --memory adds
-the memory-per-idle-task ratio (from `cargo bench --bench memory`) as a row of the chart.
+the resident-memory-per-idle-task ratio (from `cargo bench --bench memory`, the measure
+issue 6 names) as a row of the chart.
 """
 
 import argparse
@@ -89,7 +90,7 @@ def svg(per_op, memory_ratio, path):
         bars = [(r, per_op[workload, r] / best) for r in RUNTIMES if (workload, r) in per_op]
         rows.append((f"{workload} (per {unit})", bars, target))
     if memory_ratio is not None:
-        rows.append(("memory per idle task (heap)", [("looplet", memory_ratio)], MEMORY_TARGET))
+        rows.append(("memory per idle task (resident)", [("looplet", memory_ratio)], MEMORY_TARGET))
 
     bar_h, gap, left, width, top = 11, 16, 190, 420, 58
     scale_max = max(2.0, max(v for _, bars, _ in rows for _, v in bars) * 1.05)
@@ -137,7 +138,7 @@ def main():
     parser.add_argument("criterion_dir", nargs="?", default=os.path.join(target_dir, "criterion"))
     parser.add_argument("--svg", metavar="PATH", help="write the chart here")
     parser.add_argument("--memory", type=float, metavar="RATIO",
-                        help="looplet / best peer heap bytes per idle task, for the chart")
+                        help="looplet / best peer resident bytes per idle task, for the chart")
     args = parser.parse_args()
     per_op = load(args.criterion_dir)
     text, _ = table(per_op)
