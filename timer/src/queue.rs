@@ -436,8 +436,9 @@ mod tests {
         let sequence = queue.next_sequence.get();
         let mut cancelled = Box::pin(crate::sleep_until(start + Duration::from_secs(1)));
         assert!(!poll(&mut cancelled, &recorder(0, &log)));
-        drop(cancelled); // leaves a dead entry for 1 s in the heap
-                         // 2^32 timers later, a timer with the same low sequence bits takes the same slot.
+        // Dropping it leaves a dead entry in the heap until its deadline, 1 s away.
+        drop(cancelled);
+        // 2^32 timers later, a timer with the same low sequence bits takes the same slot.
         queue.next_sequence.set(sequence + (1 << 32));
         let mut tenant = Box::pin(crate::sleep_until(start + Duration::from_secs(10)));
         assert!(!poll(&mut tenant, &recorder(1, &log)));
