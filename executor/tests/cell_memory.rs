@@ -130,3 +130,26 @@ fn closing_the_loop_frees_what_it_kept() {
     // Memcheck fails CI if cells kept after this point leak when the runner is dropped.
     drop(runner);
 }
+
+#[test]
+fn a_cell_of_one_loop_freed_while_another_runs_is_reused_by_that_one() {
+    let mut first = virtual_runner();
+    let mut second = virtual_runner();
+    let handle = first.run(async {
+        let task = create_task(async { 1u32 });
+        yield_now().await;
+        task
+    });
+    assert!(handle.is_done());
+    second.run(async move {
+        // The last reference to `first`'s task goes while `second` runs: its memory is
+        // plain memory now, kept by the loop on this thread.
+        assert_eq!(handle.result().unwrap(), 1);
+        drop(handle);
+        assert_eq!(stats().cached_cells, 1);
+        let reused = create_task(async { 2u32 });
+        assert_eq!(stats().cached_cells, 0);
+        assert_eq!(reused.await.unwrap(), 2);
+    });
+    assert_eq!(first.stats().cached_cells, 0);
+}
