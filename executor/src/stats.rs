@@ -3,7 +3,7 @@
 pub use looplet_timer::TimerStats;
 
 /// Counters kept by a loop, read with [`Runner::stats`](crate::Runner::stats) or
-/// [`stats`](crate::stats) from inside a running loop. Tests assert on them (memory
+/// [`stats`](fn@crate::stats) from inside a running loop. Tests assert on them (memory
 /// follows live tasks); benches read them to explain their numbers.
 ///
 /// # Examples

@@ -23,11 +23,12 @@
 //!   `refs`, so the cell is allocated and dereferencing the `CellRef` is sound. The
 //!   `CellRef` that takes `local_refs` to zero empties the body and then releases that unit.
 //! * `CellRef` is `!Send`, and so are `Task` and the loop: every `CellRef` (and so every use
-//!   of `Header` and the body) stays on the loop's thread. Other threads reach only the
-//!   `WakerTarget`, which is `Sync`.
+//!   of `Header` and the body) stays on the loop's thread. A waker reads the header too
+//!   ([`header_of`]), but only after checking that its thread runs the task's loop. Other
+//!   threads reach only the `WakerTarget`, which is `Sync`.
 //! * When the cell is freed the body holds no future, no outcome and no callback (emptied
-//!   on the loop's thread, above), and the header's `Weak<Core>` has been taken: what the
-//!   `Box` drops then is `Send` (an `Arc`, a name, maybe a `Waker`).
+//!   on the loop's thread, above), and the header's `Weak<Core>` and join waker have been
+//!   taken: what `free_cell` drops in place then is `Send` (an `Arc`, a name).
 //! * The future is pinned in place: it lives in `stage` inside the cell, which never moves,
 //!   and it leaves `Stage::Running` only by being overwritten (which drops it in place) —
 //!   never by `mem::replace`, `take` or any other move.
