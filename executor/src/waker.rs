@@ -23,8 +23,9 @@
 //! * **remote** — any other thread, or the loop is not running right now: push the id onto
 //!   the loop's lock-free queue and unpark the loop (see [`crate::remote`]).
 //!
-//! A waker that outlives its task finds a different (or no) task under its id and does
-//! nothing; one that outlives its loop finds the remote queue closed and does nothing.
+//! A waker that outlives its task does nothing: on the local path the header says the task
+//! is done, and on the remote path the loop finds a different (or no) task under its id. One
+//! that outlives its loop finds the remote queue closed and does nothing.
 //!
 //! # Safety
 //!

@@ -12,7 +12,8 @@
 //! * New tasks take cached memory before asking the allocator, so the cache never holds
 //!   more cells of a layout than were alive at once at that layout's peak.
 //! * Everything is given back to the allocator when the loop runs out of work and parks,
-//!   and when it is dropped: a loop keeps memory between bursts only while it stays busy.
+//!   when it closes, and when it is dropped: a loop keeps memory between bursts only while
+//!   it stays busy.
 //!
 //! # Invariants
 //!
