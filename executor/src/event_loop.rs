@@ -99,7 +99,7 @@ impl ReadyEntry {
         }
     }
 
-    fn is(&self, number: u64) -> bool {
+    fn matches_number(&self, number: u64) -> bool {
         self.number_low == number as u32
     }
 }
@@ -422,7 +422,7 @@ impl Core {
             return Next::Main;
         }
         match tasks.get_mut(entry.slot as usize) {
-            Some(slot) if entry.is(slot.number) => {
+            Some(slot) if entry.matches_number(slot.number) => {
                 slot.task.header().queued.set(false);
                 let id = TaskId {
                     slot: entry.slot,
