@@ -14,6 +14,7 @@
 //! * Removing a timer frees its slot only; the dead heap entry is skipped when it reaches
 //!   the top, and after every cancel or firing all dead entries are swept once they
 //!   outnumber the live ones, so the heap never holds more than about twice the live timers.
+//!   When no timer is live at all, the heap and the slab both restart empty.
 //! * Equal deadlines fire in creation order, comparing the 32-bit sequences with
 //!   wrap-around: exact while the timers sharing a deadline were created fewer than 2^31
 //!   timers apart. Beyond that only their order among themselves can suffer, never the
@@ -344,7 +345,16 @@ impl TimerQueue {
 /// Sweeps dead entries out of the heap once they outnumber the live ones. Called after a
 /// cancel or a firing: amortised O(1) each, and the heap stays within about twice the live
 /// timers (plus [`SWEEP_FLOOR`]).
-fn sweep_if_mostly_dead(slots: &Slab<Slot>, heap: &mut BinaryHeap<Reverse<Entry>>) {
+///
+/// With no timer live at all, every entry is dead: the heap is emptied and the slab
+/// restarted, so the next burst of timers takes slots in order instead of following the
+/// free list the last burst left in firing order (a cache miss per timer on a large slab).
+fn sweep_if_mostly_dead(slots: &mut Slab<Slot>, heap: &mut BinaryHeap<Reverse<Entry>>) {
+    if slots.is_empty() {
+        heap.clear();
+        slots.clear();
+        return;
+    }
     if heap.len() > SWEEP_FLOOR && heap.len() > 2 * slots.len() {
         heap.retain(|Reverse(entry)| is_live(slots, entry));
     }
@@ -433,6 +443,9 @@ mod tests {
         let _entered = queue.enter();
         let log = Arc::new(Mutex::new(Vec::new()));
         let start = queue.now();
+        // A live timer keeps the queue from restarting empty when `cancelled` goes.
+        let mut keeper = Box::pin(crate::sleep_until(start + Duration::from_secs(100)));
+        assert!(!poll(&mut keeper, &recorder(2, &log)));
         let sequence = queue.next_sequence.get();
         let mut cancelled = Box::pin(crate::sleep_until(start + Duration::from_secs(1)));
         assert!(!poll(&mut cancelled, &recorder(0, &log)));
@@ -442,7 +455,7 @@ mod tests {
         queue.next_sequence.set(sequence + (1 << 32));
         let mut tenant = Box::pin(crate::sleep_until(start + Duration::from_secs(10)));
         assert!(!poll(&mut tenant, &recorder(1, &log)));
-        assert_eq!(queue.stats().heap_len, 2, "the dead entry is still there");
+        assert_eq!(queue.stats().heap_len, 3, "the dead entry is still there");
 
         queue.clock().advance(Duration::from_secs(1));
         assert_eq!(
@@ -455,5 +468,37 @@ mod tests {
         assert_eq!(fire(&queue), 1);
         assert_eq!(*log.lock().unwrap(), [1]);
         assert!(poll(&mut tenant, &recorder(1, &log)));
+    }
+
+    #[test]
+    fn with_no_timer_live_the_heap_and_slab_restart_empty() {
+        let queue = TimerQueue::new(Clock::new_virtual());
+        let _entered = queue.enter();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let start = queue.now();
+        let mut sleeps: Vec<_> = (1..=3)
+            .map(|secs| Box::pin(crate::sleep_until(start + Duration::from_secs(secs))))
+            .collect();
+        for (name, sleep) in sleeps.iter_mut().enumerate() {
+            assert!(!poll(sleep, &recorder(name, &log)));
+        }
+        // Cancel the last, fire the first two: nothing is live, nothing is left behind.
+        drop(sleeps.pop());
+        queue.clock().advance(Duration::from_secs(2));
+        assert_eq!(fire(&queue), 2);
+        assert_eq!(
+            queue.stats().heap_len,
+            0,
+            "the dead entry went with the last live one"
+        );
+        // The next timer starts the slab over, at its first slot.
+        let mut next = Box::pin(crate::sleep(Duration::from_secs(1)));
+        assert!(!poll(&mut next, &recorder(9, &log)));
+        assert_eq!(queue.state.borrow().heap.peek().unwrap().0.slot, 0);
+        // The fired sleeps see their timers gone, not the new tenant of their slots.
+        for sleep in &mut sleeps {
+            assert!(poll(sleep, &recorder(0, &log)));
+        }
+        assert_eq!(queue.len(), 1);
     }
 }
