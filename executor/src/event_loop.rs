@@ -41,10 +41,10 @@ use slab::Slab;
 use crate::remote::Remote;
 use crate::stats::LoopStats;
 use crate::task::{
-    new_task, panic_message, CellCache, Completion, Header, PollOutcome, Task, TaskId, TaskRef,
+    header_of, new_task, panic_message, CellCache, Completion, PollOutcome, Task, TaskId, TaskRef,
     TaskState,
 };
-use crate::waker::MainWaker;
+use crate::waker::{MainWaker, WakerTarget};
 use crate::{context, trace};
 
 /// What [`Core::enqueue`] did, so each wake path can count and trace its own wakes.
@@ -77,30 +77,39 @@ struct Scheduler {
     ready: VecDeque<ReadyEntry>,
 }
 
-/// A ready-queue entry: a task's slot and the low 32 bits of its number — 8 bytes where a
-/// `TaskId` takes 16, and a burst of spawns puts one entry per task in the queue.
-///
-/// The low bits are enough: an entry outlives its task only until a batch pops it, at most
-/// two batches later, and a false match would need a task numbered 2^32 later in the same
-/// slot by then. Even that would cost one spurious poll, which every future tolerates.
+/// A ready-queue entry: a thin pointer to a task's cell that holds one loop-side reference
+/// (taken at the push, given back at the pop), so popping needs no slab lookup and an entry
+/// can never dangle. 8 bytes: a burst of spawns puts one entry per task in the queue.
+/// [`ReadyEntry::MAIN`] stands for the future given to `run`, which has no cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct ReadyEntry {
-    slot: u32,
-    number_low: u32,
-}
+struct ReadyEntry(NonNull<WakerTarget>);
 
 impl ReadyEntry {
-    const MAIN: ReadyEntry = ReadyEntry::of(TaskId::MAIN);
+    /// Never a cell's address: cells are real allocations, this is the dangling pointer.
+    const MAIN: ReadyEntry = ReadyEntry(NonNull::dangling());
 
-    const fn of(id: TaskId) -> ReadyEntry {
-        ReadyEntry {
-            slot: id.slot,
-            number_low: id.number as u32, // the low bits; see the type's docs
-        }
+    fn holding(task: TaskRef) -> ReadyEntry {
+        ReadyEntry(task.into_raw())
     }
 
-    fn matches_number(&self, number: u64) -> bool {
-        self.number_low == number as u32
+    /// The reference this entry holds, given back; `None` for [`ReadyEntry::MAIN`].
+    ///
+    /// # Safety
+    ///
+    /// Called once per entry, for an entry made by [`ReadyEntry::holding`] or `MAIN`.
+    unsafe fn into_task(self) -> Option<TaskRef> {
+        // SAFETY: the entry holds the reference `holding` gave up, taken back once.
+        (self != ReadyEntry::MAIN).then(|| unsafe { TaskRef::from_raw(self.0) })
+    }
+}
+
+impl Drop for Scheduler {
+    /// Entries still queued when the loop goes give back their references.
+    fn drop(&mut self) {
+        for entry in self.ready.drain(..) {
+            // SAFETY: each entry leaves the queue once, here.
+            drop(unsafe { entry.into_task() });
+        }
     }
 }
 
@@ -110,8 +119,9 @@ enum Next {
     Task(TaskId, TaskRef),
     /// The future given to `run`: `block_on` polls it.
     Main,
-    /// An id whose task is gone (cancelled after it was queued): skip it.
-    Stale,
+    /// A task that finished after it was queued (it woke itself, then completed): skip it,
+    /// releasing the reference the entry held.
+    Finished(TaskRef),
     /// The queue is empty.
     Empty,
 }
@@ -248,14 +258,15 @@ impl Core {
         let number = self.next_number.get();
         self.next_number.set(number + 1);
         let mut sched = self.sched.borrow_mut();
-        let entry = sched.tasks.vacant_entry();
+        let Scheduler { tasks, ready } = &mut *sched;
+        let entry = tasks.vacant_entry();
         let id = TaskId {
             slot: entry.key() as u32,
             number,
         };
         let (raw, task) = new_task(self, id, name, future);
+        ready.push_back(ReadyEntry::holding(raw.clone()));
         entry.insert(Slot { number, task: raw });
-        sched.ready.push_back(ReadyEntry::of(id));
         drop(sched);
         bump(&self.counters.spawned);
         if self.trace.is_enabled() {
@@ -285,7 +296,7 @@ impl Core {
         match tasks.get_mut(id.slot as usize) {
             Some(slot) if slot.number == id.number && !slot.task.header().queued.get() => {
                 slot.task.header().queued.set(true);
-                ready.push_back(ReadyEntry::of(id));
+                ready.push_back(ReadyEntry::holding(slot.task.clone()));
                 Enqueued::Queued
             }
             _ => Enqueued::Nothing,
@@ -307,10 +318,17 @@ impl Core {
         }
     }
 
-    /// The local wake path of a task's own waker, which reaches the task's header directly
-    /// (no slab lookup). `header` is task `id`'s. Returns `false` only when the loop's state
-    /// is borrowed right now (the caller then takes the remote path).
-    pub(crate) fn schedule_woken(&self, header: &Header, id: TaskId) -> bool {
+    /// The local wake path of a task's own waker, which reaches the task's cell directly
+    /// (no slab lookup). Returns `false` only when the loop's state is borrowed right now
+    /// (the caller then takes the remote path).
+    ///
+    /// # Safety
+    ///
+    /// `base` is the base of a cell of this loop, and the caller, on this loop's thread,
+    /// holds a unit of its `refs` (a waker) for the call.
+    pub(crate) unsafe fn schedule_woken(&self, base: NonNull<WakerTarget>) -> bool {
+        // SAFETY: the caller's guarantees.
+        let header = unsafe { header_of(base) };
         // A done task has left the slab; a queued one is queued once.
         if header.queued.get() || header.is_done() {
             return true;
@@ -318,8 +336,14 @@ impl Core {
         let Ok(mut sched) = self.sched.try_borrow_mut() else {
             return false;
         };
+        // SAFETY: as above.
+        let Some(task) = (unsafe { TaskRef::from_waker(base) }) else {
+            // No loop-side reference is left (a loop that gave up on tasks at close).
+            return true;
+        };
+        let id = task.waker_target().id();
         header.queued.set(true);
-        sched.ready.push_back(ReadyEntry::of(id));
+        sched.ready.push_back(ReadyEntry::holding(task));
         drop(sched);
         bump(&self.counters.local_wakes);
         self.trace.task_woken(self, id, false);
@@ -386,7 +410,12 @@ impl Core {
                         self.run_task(id, task);
                         continue;
                     }
-                    Next::Stale => continue,
+                    Next::Finished(task) => {
+                        // The entry's reference may be the task's last: its output's `Drop`
+                        // runs here, caught like any other.
+                        release(task);
+                        continue;
+                    }
                     Next::Empty => break,
                     Next::Main => {}
                 }
@@ -411,27 +440,21 @@ impl Core {
         }
     }
 
-    /// Takes the next id off the ready queue and, for a task, its cell (one borrow).
+    /// Takes the next entry off the ready queue: the future given to `run`, or a task with
+    /// the reference its entry held.
     fn pop_ready(&self) -> Next {
-        let mut sched = self.sched.borrow_mut();
-        let Scheduler { tasks, ready } = &mut *sched;
-        let Some(entry) = ready.pop_front() else {
+        let Some(entry) = self.sched.borrow_mut().ready.pop_front() else {
             return Next::Empty;
         };
-        if entry == ReadyEntry::MAIN {
+        // SAFETY: the entry just left the queue; this is its one `into_task`.
+        let Some(task) = (unsafe { entry.into_task() }) else {
             return Next::Main;
+        };
+        task.header().queued.set(false);
+        if task.header().is_done() {
+            return Next::Finished(task);
         }
-        match tasks.get_mut(entry.slot as usize) {
-            Some(slot) if entry.matches_number(slot.number) => {
-                slot.task.header().queued.set(false);
-                let id = TaskId {
-                    slot: entry.slot,
-                    number: slot.number,
-                };
-                Next::Task(id, slot.task.clone())
-            }
-            _ => Next::Stale,
-        }
+        Next::Task(task.waker_target().id(), task)
     }
 
     fn run_task(&self, id: TaskId, task: TaskRef) {
@@ -459,7 +482,7 @@ impl Core {
             PollOutcome::Finished(completion) => {
                 self.remove(id);
                 self.trace.task_finished(self, id, completion);
-                task.complete(task.base(), completion);
+                task.complete(completion);
                 release(task);
             }
         }
@@ -478,7 +501,7 @@ impl Core {
         task.drop_future_cancelled();
         self.trace
             .task_finished(self, task.waker_target().id(), Completion::Cancelled);
-        task.complete(task.base(), Completion::Cancelled);
+        task.complete(Completion::Cancelled);
         release(task);
     }
 
@@ -648,11 +671,17 @@ impl Core {
             self.trace.closing_with_pending(&names);
         }
         for _round in 0..1_000 {
-            let mut left: Vec<TaskRef> = {
+            let (queued, mut left): (Vec<ReadyEntry>, Vec<TaskRef>) = {
                 let mut sched = self.sched.borrow_mut();
-                sched.ready.clear();
-                sched.tasks.drain().map(|slot| slot.task).collect()
+                let queued = sched.ready.drain(..).collect();
+                (queued, sched.tasks.drain().map(|slot| slot.task).collect())
             };
+            for entry in queued {
+                // SAFETY: each entry left the queue once, above.
+                if let Some(task) = unsafe { entry.into_task() } {
+                    release(task);
+                }
+            }
             if left.is_empty() && self.soon.borrow().is_empty() {
                 break;
             }

@@ -36,7 +36,8 @@
 //! the borrowed waker is lent only while the loop holds such a reference. So every vtable
 //! call finds the target alive, and the cell is freed exactly once, by whoever releases the
 //! last unit ([`release`]). Any thread may read the target's fields through the pointer:
-//! they are `Sync` (an `Arc`, plain integers, an atomic and a function pointer). The
+//! they are `Sync` (an `Arc`, plain integers, an atomic and a `'static` table of function
+//! pointers). The
 //! header right after the target is `!Sync`; a wake reads it only after checking that the
 //! calling thread is running the task's own loop, the one thread that uses it.
 
@@ -50,13 +51,13 @@ use futures_task::ArcWake;
 
 use crate::context;
 use crate::remote::Remote;
-use crate::task::{header_of, TaskId};
+use crate::task::{TaskId, TaskVTable};
 
 /// The part of a task cell that wakers use, from any thread; the first field of every cell.
 pub(crate) struct WakerTarget {
     remote: Arc<Remote>,
-    /// Frees the whole cell; set by the cell for its own future type.
-    free: unsafe fn(NonNull<WakerTarget>),
+    /// What the loop does to the task, for its future's type; `free` frees the whole cell.
+    vtable: &'static TaskVTable,
     number: u64,
     slot: u32,
     /// Owned wakers alive, plus one while any loop-side reference exists. The cell's memory
@@ -66,18 +67,18 @@ pub(crate) struct WakerTarget {
 
 impl WakerTarget {
     /// A target with the loop side's unit of `refs` and no waker yet.
-    pub(crate) fn new(
-        remote: Arc<Remote>,
-        id: TaskId,
-        free: unsafe fn(NonNull<WakerTarget>),
-    ) -> WakerTarget {
+    pub(crate) fn new(remote: Arc<Remote>, id: TaskId, vtable: &'static TaskVTable) -> WakerTarget {
         WakerTarget {
             remote,
-            free,
+            vtable,
             number: id.number,
             slot: id.slot,
             refs: AtomicU32::new(1),
         }
+    }
+
+    pub(crate) fn vtable(&self) -> &'static TaskVTable {
+        self.vtable
     }
 
     pub(crate) fn id(&self) -> TaskId {
@@ -121,7 +122,7 @@ pub(crate) unsafe fn release(target: NonNull<WakerTarget>) {
     if refs.load(Ordering::Acquire) == 1 || refs.fetch_sub(1, Ordering::AcqRel) == 1 {
         // SAFETY: that was the last unit: nobody else can reach the cell, so it is freed
         // once, by the function its own type installed.
-        unsafe { (target.as_ref().free)(target) };
+        unsafe { (target.as_ref().vtable.free)(target) };
     }
 }
 
@@ -161,12 +162,10 @@ unsafe fn task_waker_wake_by_ref(data: *const ()) {
     let target = unsafe { &*data.cast::<WakerTarget>() };
     let id = target.id();
     let woke_locally = context::with_current(|core| {
-        core.is_same_loop(&target.remote) && {
-            // SAFETY: this thread runs the task's loop, and this waker's unit keeps the
-            // cell allocated for the call (module docs, "Safety").
-            let header = unsafe { header_of(NonNull::new_unchecked(data.cast_mut().cast())) };
-            core.schedule_woken(header, id)
-        }
+        // SAFETY: this thread runs the task's loop, and this waker's unit keeps the cell
+        // allocated for the call (module docs, "Safety").
+        core.is_same_loop(&target.remote)
+            && unsafe { core.schedule_woken(NonNull::new_unchecked(data.cast_mut().cast())) }
     })
     .unwrap_or(false);
     if !woke_locally {

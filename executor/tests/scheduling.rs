@@ -161,3 +161,32 @@ fn stats_count_spawns_polls_and_local_wakes() {
     assert_eq!(stats.local_wakes, 2);
     assert_eq!(stats.live_tasks, 0);
 }
+
+#[test]
+fn a_task_that_wakes_itself_and_finishes_is_not_polled_again() {
+    struct Output(Rc<Cell<u32>>);
+    impl Drop for Output {
+        fn drop(&mut self) {
+            self.0.set(self.0.get() + 1);
+        }
+    }
+    let drops = Rc::new(Cell::new(0));
+    let counted = drops.clone();
+    let mut runner = virtual_runner();
+    let polls = runner.run(async move {
+        // Detached, so the ready-queue entry its own wake made holds the last reference.
+        drop(create_task(std::future::poll_fn(move |cx| {
+            cx.waker().wake_by_ref();
+            std::task::Poll::Ready(Output(counted.clone()))
+        })));
+        yield_now().await;
+        yield_now().await;
+        looplet_executor::stats().polls
+    });
+    assert_eq!(polls, 1, "the queued wake of a finished task is skipped");
+    assert_eq!(
+        drops.get(),
+        1,
+        "its output was dropped once, when the entry let go"
+    );
+}

@@ -1,11 +1,13 @@
-//! `TaskCell<F>`: the one allocation behind a task — waker target, header, future, outcome —
-//! and `CellRef`, the loop-thread reference to it, seen by the loop as `dyn RawTask` and by
-//! handles as `dyn JoinCell<T>`.
+//! `TaskCell<F>`: the one allocation behind a task (waker target, header, future,
+//! outcome), and the loop-thread references to it: [`TaskRef`], the loop's thin pointer,
+//! which reaches the future through the cell's [`TaskVTable`], and [`CellRef`], a
+//! handle's, which sees the cell as `dyn JoinCell<T>`.
 //!
 //! # Two counts
 //!
-//! * `Header::local_refs` counts the loop-side references ([`CellRef`]s: the loop's slab
-//!   slot, `Task` handles). They live on the loop's thread, so the count is a plain `Cell`.
+//! * `Header::local_refs` counts the loop-side references (`TaskRef`s in the loop's slab
+//!   and ready queue, `CellRef`s in `Task` handles). They live on the loop's thread, so
+//!   the count is a plain `Cell`.
 //!   When it reaches zero the *body* — the future or the outcome, and the done callbacks,
 //!   the `!Send` parts — is emptied right there, on the loop's thread.
 //! * `WakerTarget::refs` (see [`crate::waker`]) counts owned wakers plus one unit for the
@@ -19,21 +21,24 @@
 //!   `free_cell::<F>`, called once from [`crate::waker::release`] when `refs` reaches zero;
 //!   its memory then goes to the cache of a loop running on that thread, or back to the
 //!   allocator.
-//! * A `CellRef` holds one `local_refs`; while any exists, the loop side holds its unit of
-//!   `refs`, so the cell is allocated and dereferencing the `CellRef` is sound. The
-//!   `CellRef` that takes `local_refs` to zero empties the body and then releases that unit.
-//! * `CellRef` is `!Send`, and so are `Task` and the loop: every `CellRef` (and so every use
-//!   of `Header` and the body) stays on the loop's thread. A waker reads the header too
-//!   ([`header_of`]), but only after checking that its thread runs the task's loop. Other
-//!   threads reach only the `WakerTarget`, which is `Sync`.
+//! * A loop-side reference holds one `local_refs`; while any exists, the loop side holds
+//!   its unit of `refs`, so the cell is allocated and dereferencing the reference is
+//!   sound. The reference that takes `local_refs` to zero empties the body and then
+//!   releases that unit, and none is made after that ([`TaskRef::from_waker`] refuses).
+//! * A cell's `TaskVTable` is the one made for its future type, so its functions may cast
+//!   the cell back to `TaskCell<F>`.
+//! * Both reference types are `!Send`, and so are `Task` and the loop: every one (and so
+//!   every use of `Header` and the body) stays on the loop's thread. A waker reads the
+//!   header too ([`header_of`]), but only after checking that its thread runs the task's
+//!   loop. Other threads reach only the `WakerTarget`, which is `Sync`.
 //! * When the cell is freed the body holds no future, no outcome and no callback (emptied
 //!   on the loop's thread, above), and the header's `Weak<Core>` and join waker have been
 //!   taken: what `free_cell` drops in place then is `Send` (an `Arc`, a name).
 //! * The future is pinned in place: it lives in `stage` inside the cell, which never moves,
 //!   and it leaves `Stage::Running` only by being overwritten (which drops it in place) —
 //!   never by `mem::replace`, `take` or any other move.
-//! * The pointer a `CellRef` holds keeps the provenance of the whole cell: new `CellRef`s are
-//!   made from it by [`CellRef::base`], never from a reference.
+//! * The pointer a reference holds keeps the provenance of the whole cell: new references
+//!   are made from such a pointer (the cell's base), never from a Rust reference.
 
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::borrow::Cow;
@@ -54,30 +59,26 @@ use crate::context;
 use crate::event_loop::Core;
 use crate::waker::{self, WakerTarget};
 
-/// What every loop-side reference needs from a cell, whatever its types. (The header and
-/// waker target sit at the same offset in every cell, so they are read without this.)
-pub(crate) trait CellBase {
+/// What the loop does to a task, whatever its future's type: one static table per future
+/// type, pointed to from the cell's waker target, so the loop's references and the ready
+/// queue hold a thin pointer (8 bytes) and reach these without a slab lookup.
+pub(crate) struct TaskVTable {
+    /// Polls the future once, catching a panic. On `Finished` the outcome is stored and the
+    /// future has been dropped; the caller then calls `complete`.
+    poll: unsafe fn(NonNull<WakerTarget>, &mut Context<'_>) -> PollOutcome,
+    /// Drops the future in place and stores `Cancelled`; the caller then calls `complete`.
+    drop_future_cancelled: unsafe fn(NonNull<WakerTarget>),
+    /// Marks the task done, wakes whoever awaits it, and runs its done callbacks.
+    complete: unsafe fn(NonNull<WakerTarget>, Completion),
     /// Empties the body: drops the future or the outcome, and the callbacks. Called once,
     /// when the last loop-side reference goes.
-    fn empty_body(&self);
-}
-
-/// What the loop needs from a task, whatever its future's type.
-pub(crate) trait RawTask: CellBase {
-    /// Polls the future once, catching a panic. On `Finished` the outcome is stored and the
-    /// future has been dropped; the caller then calls [`RawTask::complete`].
-    fn poll_future(&self, cx: &mut Context<'_>) -> PollOutcome;
-
-    /// Drops the future in place and stores `Cancelled`; the caller then calls `complete`.
-    fn drop_future_cancelled(&self);
-
-    /// Marks the task done, wakes whoever awaits it, and runs its done callbacks. `base` is
-    /// this cell's [`CellRef::base`], from which a handle for the callbacks is made.
-    fn complete(&self, base: NonNull<WakerTarget>, completion: Completion);
+    empty_body: unsafe fn(NonNull<WakerTarget>),
+    /// Frees the cell; called once, when the last unit of `refs` goes.
+    pub(crate) free: unsafe fn(NonNull<WakerTarget>),
 }
 
 /// What a handle needs from a task: the outcome, typed.
-pub(crate) trait JoinCell<T>: CellBase {
+pub(crate) trait JoinCell<T> {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>>;
     fn take_outcome(&self) -> Result<T, TaskError>;
     /// `base` is this cell's [`CellRef::base`].
@@ -92,27 +93,36 @@ struct Callbacks<T> {
     more: Vec<DoneCallback<T>>,
 }
 
-/// The loop's reference to a task.
-pub(crate) type TaskRef = CellRef<dyn RawTask>;
+/// The loop's reference to a task: a thin pointer, counted in `Header::local_refs`.
+pub(crate) struct TaskRef {
+    base: NonNull<WakerTarget>,
+    /// `!Send` and `!Sync`: the count it keeps is a plain `Cell`.
+    _loop_thread_only: PhantomData<Rc<()>>,
+}
 
-/// A loop-thread reference to a task cell, counted in `Header::local_refs` (module docs).
-pub(crate) struct CellRef<C: ?Sized + CellBase> {
+/// A handle's reference to a task, typed by what the handle needs (`dyn JoinCell<T>`),
+/// counted in `Header::local_refs` like a [`TaskRef`].
+pub(crate) struct CellRef<C: ?Sized> {
     cell: NonNull<C>,
     /// `!Send` and `!Sync`: the count it keeps is a plain `Cell`.
     _loop_thread_only: PhantomData<Rc<()>>,
 }
 
-impl<C: ?Sized + CellBase> CellRef<C> {
-    /// The cell's address with the whole cell's provenance: wakers and new references are
-    /// made from this.
-    pub(crate) fn base(&self) -> NonNull<WakerTarget> {
-        self.cell.cast()
-    }
+/// The cell's prefix, for any reference that holds a loop-side count.
+///
+/// # Safety
+///
+/// The caller holds a loop-side reference to the cell at `base` for `'a`.
+unsafe fn prefix<'a>(base: NonNull<WakerTarget>) -> &'a CellPrefix {
+    // SAFETY: every cell starts with its `CellPrefix` (`#[repr(C)]`), and the caller's
+    // reference keeps the cell allocated (module docs, "Safety").
+    unsafe { base.cast::<CellPrefix>().as_ref() }
+}
 
+impl TaskRef {
     fn prefix(&self) -> &CellPrefix {
-        // SAFETY: every cell starts with its `CellPrefix` (`#[repr(C)]`), and this
-        // reference's unit keeps the cell allocated (module docs, "Safety").
-        unsafe { self.cell.cast::<CellPrefix>().as_ref() }
+        // SAFETY: `self` is a loop-side reference, held while the result is borrowed.
+        unsafe { prefix(self.base) }
     }
 
     pub(crate) fn header(&self) -> &Header {
@@ -132,11 +142,104 @@ impl<C: ?Sized + CellBase> CellRef<C> {
     pub(crate) fn with_waker<R>(&self, f: impl FnOnce(&Waker) -> R) -> R {
         // SAFETY: `base` points at the start of this live cell with its provenance, and
         // `self` is a loop-side reference held for the whole call.
-        unsafe { waker::with_borrowed_waker(self.base(), f) }
+        unsafe { waker::with_borrowed_waker(self.base, f) }
+    }
+
+    /// See [`TaskVTable::poll`].
+    pub(crate) fn poll_future(&self, cx: &mut Context<'_>) -> PollOutcome {
+        // SAFETY: the table is the one for this cell's future type; `self` keeps it alive.
+        unsafe { (self.waker_target().vtable().poll)(self.base, cx) }
+    }
+
+    /// See [`TaskVTable::drop_future_cancelled`].
+    pub(crate) fn drop_future_cancelled(&self) {
+        // SAFETY: as in `poll_future`.
+        unsafe { (self.waker_target().vtable().drop_future_cancelled)(self.base) }
+    }
+
+    /// See [`TaskVTable::complete`].
+    pub(crate) fn complete(&self, completion: Completion) {
+        // SAFETY: as in `poll_future`.
+        unsafe { (self.waker_target().vtable().complete)(self.base, completion) }
+    }
+
+    /// Gives up this reference as a bare pointer that still holds its count (the ready
+    /// queue keeps these); [`TaskRef::from_raw`] takes it back.
+    pub(crate) fn into_raw(self) -> NonNull<WakerTarget> {
+        let base = self.base;
+        std::mem::forget(self);
+        base
+    }
+
+    /// Takes back a reference given up by [`TaskRef::into_raw`].
+    ///
+    /// # Safety
+    ///
+    /// `base` must come from `into_raw`, and be taken back once.
+    pub(crate) unsafe fn from_raw(base: NonNull<WakerTarget>) -> TaskRef {
+        TaskRef {
+            base,
+            _loop_thread_only: PhantomData,
+        }
+    }
+
+    /// A new loop-side reference to the cell at `base`, made from one of its wakers; `None`
+    /// once the cell has no loop-side reference left (its body is gone for good, and the
+    /// loop side's unit of `refs` with it: it must not come back).
+    ///
+    /// # Safety
+    ///
+    /// As for [`header_of`]: on the loop's thread, holding a unit of the cell's `refs`.
+    pub(crate) unsafe fn from_waker(base: NonNull<WakerTarget>) -> Option<TaskRef> {
+        // SAFETY: the caller's guarantees.
+        let header = unsafe { header_of(base) };
+        if header.local_refs.get() == 0 {
+            return None;
+        }
+        add_local_ref(header);
+        Some(TaskRef {
+            base,
+            _loop_thread_only: PhantomData,
+        })
     }
 }
 
-impl<C: ?Sized + CellBase> Deref for CellRef<C> {
+impl Clone for TaskRef {
+    fn clone(&self) -> Self {
+        add_local_ref(self.header());
+        TaskRef {
+            base: self.base,
+            _loop_thread_only: PhantomData,
+        }
+    }
+}
+
+impl Drop for TaskRef {
+    fn drop(&mut self) {
+        // SAFETY: this is a loop-side reference, given up here.
+        unsafe { drop_local_ref(self.base) };
+    }
+}
+
+impl<C: ?Sized> CellRef<C> {
+    /// The cell's address with the whole cell's provenance: wakers and new references are
+    /// made from this.
+    pub(crate) fn base(&self) -> NonNull<WakerTarget> {
+        self.cell.cast()
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: `self` is a loop-side reference, held while the result is borrowed.
+        unsafe { &prefix(self.base()).header }
+    }
+
+    pub(crate) fn waker_target(&self) -> &WakerTarget {
+        // SAFETY: as in `header`.
+        unsafe { &prefix(self.base()).target }
+    }
+}
+
+impl<C: ?Sized> Deref for CellRef<C> {
     type Target = C;
 
     fn deref(&self) -> &C {
@@ -145,34 +248,10 @@ impl<C: ?Sized + CellBase> Deref for CellRef<C> {
     }
 }
 
-impl<C: ?Sized + CellBase> Clone for CellRef<C> {
-    fn clone(&self) -> Self {
-        add_local_ref(self.header());
-        CellRef {
-            cell: self.cell,
-            _loop_thread_only: PhantomData,
-        }
-    }
-}
-
-impl<C: ?Sized + CellBase> Drop for CellRef<C> {
+impl<C: ?Sized> Drop for CellRef<C> {
     fn drop(&mut self) {
-        let header = self.header();
-        let left = header.local_refs.get() - 1;
-        header.local_refs.set(left);
-        if left > 0 {
-            return;
-        }
-        // The last loop-side reference: empty the body here, on the loop's thread, then give
-        // up the loop side's unit. The body's `Drop`s are user code; if one panics the unit
-        // is still released before the panic goes on.
-        let emptied = catch_unwind(AssertUnwindSafe(|| self.empty_body()));
-        // SAFETY: the loop side's unit is held while any `CellRef` exists and this was the
-        // last; nothing below touches the cell.
-        unsafe { waker::release(self.base()) };
-        if let Err(payload) = emptied {
-            resume_unwind(payload);
-        }
+        // SAFETY: this is a loop-side reference, given up here.
+        unsafe { drop_local_ref(self.base()) };
     }
 }
 
@@ -184,6 +263,33 @@ fn add_local_ref(header: &Header) {
             .checked_add(1)
             .expect("too many references to one task"),
     );
+}
+
+/// Gives up one loop-side reference to the cell at `base`. The last one empties the body
+/// here, on the loop's thread, then gives up the loop side's unit of `refs`. The body's
+/// `Drop`s are user code; if one panics the unit is still released before the panic goes on.
+///
+/// # Safety
+///
+/// The caller holds a loop-side reference to the cell and gives it up: it must not use the
+/// cell afterwards.
+unsafe fn drop_local_ref(base: NonNull<WakerTarget>) {
+    // SAFETY: the caller's reference keeps the cell allocated until the release below.
+    let prefix = unsafe { prefix(base) };
+    let left = prefix.header.local_refs.get() - 1;
+    prefix.header.local_refs.set(left);
+    if left > 0 {
+        return;
+    }
+    let empty_body = prefix.target.vtable().empty_body;
+    // SAFETY: the table is the one for this cell's future type, and the cell is alive.
+    let emptied = catch_unwind(AssertUnwindSafe(|| unsafe { empty_body(base) }));
+    // SAFETY: the loop side's unit is held while any loop-side reference exists and this was
+    // the last; nothing below touches the cell.
+    unsafe { waker::release(base) };
+    if let Err(payload) = emptied {
+        resume_unwind(payload);
+    }
 }
 
 #[must_use]
@@ -292,7 +398,7 @@ where
     let core = Rc::downgrade(core);
     let value = TaskCell {
         prefix: CellPrefix {
-            target: WakerTarget::new(remote, id, free_cell::<F>),
+            target: WakerTarget::new(remote, id, &TaskCell::<F>::VTABLE),
             header: Header {
                 local_refs: Cell::new(2),
                 state: Cell::new(TaskState::Idle),
@@ -311,8 +417,8 @@ where
     // SAFETY: `cell` is fresh memory with `TaskCell<F>`'s layout, from the allocator or the
     // loop's cache, holding no value; this initialises it.
     unsafe { cell.as_ptr().write(value) };
-    let raw: TaskRef = CellRef {
-        cell,
+    let raw = TaskRef {
+        base: cell.cast(),
         _loop_thread_only: PhantomData,
     };
     let join: CellRef<dyn JoinCell<F::Output>> = CellRef {
@@ -368,7 +474,45 @@ impl<F: Future + 'static> TaskCell<F> {
     }
 }
 
-impl<F: Future + 'static> CellBase for TaskCell<F> {
+impl<F: Future + 'static> TaskCell<F> {
+    /// This future type's table. A constant of fn items, so `&Self::VTABLE` is `'static`.
+    const VTABLE: TaskVTable = TaskVTable {
+        poll: Self::poll_raw,
+        drop_future_cancelled: Self::drop_future_cancelled_raw,
+        complete: Self::complete_raw,
+        empty_body: Self::empty_body_raw,
+        free: free_cell::<F>,
+    };
+
+    /// # Safety
+    ///
+    /// `base` is the base of a live cell of this type, and the caller holds a loop-side
+    /// reference to it (for all four functions below).
+    unsafe fn cell<'a>(base: NonNull<WakerTarget>) -> &'a TaskCell<F> {
+        // SAFETY: the caller's guarantees.
+        unsafe { base.cast::<TaskCell<F>>().as_ref() }
+    }
+
+    unsafe fn poll_raw(base: NonNull<WakerTarget>, cx: &mut Context<'_>) -> PollOutcome {
+        // SAFETY: see `cell`.
+        unsafe { Self::cell(base) }.poll_future(cx)
+    }
+
+    unsafe fn drop_future_cancelled_raw(base: NonNull<WakerTarget>) {
+        // SAFETY: see `cell`.
+        unsafe { Self::cell(base) }.drop_future_cancelled()
+    }
+
+    unsafe fn complete_raw(base: NonNull<WakerTarget>, completion: Completion) {
+        // SAFETY: see `cell`.
+        unsafe { Self::cell(base) }.complete(base, completion)
+    }
+
+    unsafe fn empty_body_raw(base: NonNull<WakerTarget>) {
+        // SAFETY: see `cell`.
+        unsafe { Self::cell(base) }.empty_body()
+    }
+
     fn empty_body(&self) {
         drop(self.prefix.header.core.take());
         drop(self.prefix.header.join_waker.take());
@@ -390,9 +534,7 @@ impl<F: Future + 'static> CellBase for TaskCell<F> {
         drop(stage);
         drop(callbacks);
     }
-}
 
-impl<F: Future + 'static> RawTask for TaskCell<F> {
     fn poll_future(&self, cx: &mut Context<'_>) -> PollOutcome {
         let mut stage = self.stage.borrow_mut();
         let Stage::Running(future) = &mut *stage else {

@@ -3,7 +3,8 @@
 //!
 //! # Who owns what
 //!
-//! * The loop's slab holds a [`TaskRef`] while the task is live (not yet done).
+//! * The loop's slab holds a [`TaskRef`] while the task is live (not yet done), and each
+//!   ready-queue entry holds another while the task waits there.
 //! * Each [`Task<T>`](crate::Task) handle holds a typed reference to the same cell.
 //! * Both are counted in the cell's header, on the loop's thread. When the last goes, the
 //!   future or outcome is dropped there and then (see `cell`).
@@ -43,7 +44,7 @@ mod error;
 mod handle;
 
 pub(crate) use cache::CellCache;
-pub(crate) use cell::{header_of, new_task, Header, PollOutcome, TaskRef};
+pub(crate) use cell::{header_of, new_task, PollOutcome, TaskRef, TaskVTable};
 pub(crate) use error::panic_message;
 pub use error::TaskError;
 pub use handle::Task;
