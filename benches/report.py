@@ -90,7 +90,7 @@ def svg(per_op, memory_ratio, path):
         bars = [(r, per_op[workload, r] / best) for r in RUNTIMES if (workload, r) in per_op]
         rows.append((f"{workload} (per {unit})", bars, target))
     if memory_ratio is not None:
-        rows.append(("memory per idle task (resident)", [("looplet", memory_ratio)], MEMORY_TARGET))
+        rows.append(("memory per idle task (RSS)", [("looplet", memory_ratio)], MEMORY_TARGET))
 
     bar_h, gap, left, width, top = 11, 16, 190, 420, 58
     scale_max = max(2.0, max(v for _, bars, _ in rows for _, v in bars) * 1.05)
