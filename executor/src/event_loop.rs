@@ -9,8 +9,12 @@
 //!   cancel or drop anything from there.
 //! * A task is in the ready queue at most once: its header's `queued` flag is set before
 //!   the push and cleared at the pop, and neither wake path pushes while it is set.
-//! * Ids are checked on every lookup (slot *and* number), so a stale id — from a late
-//!   waker, or a queue entry whose task was cancelled meanwhile — is skipped.
+//! * Ids are checked on every slab lookup (slot *and* number), so a stale id — from a late
+//!   remote wake, or a cancel — is skipped. Ready-queue entries are not ids but references
+//!   to the task's cell, so they cannot go stale; a task that finished while queued is
+//!   skipped when its entry comes up.
+//! * A `ReadyEntry` holds a loop-side reference from its push to its pop; every path that
+//!   empties the queue (`pop_ready`, `close`, dropping the scheduler) gives it back once.
 //!
 //! # Fairness
 //!
