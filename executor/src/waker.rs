@@ -50,6 +50,7 @@ use std::task::{RawWaker, RawWakerVTable, Waker};
 use futures_task::ArcWake;
 
 use crate::context;
+use crate::event_loop::Core;
 use crate::remote::Remote;
 use crate::task::{TaskId, TaskVTable};
 
@@ -160,17 +161,11 @@ unsafe fn task_waker_wake(data: *const ()) {
 unsafe fn task_waker_wake_by_ref(data: *const ()) {
     // SAFETY: as in `task_waker_clone`.
     let target = unsafe { &*data.cast::<WakerTarget>() };
-    let id = target.id();
-    let woke_locally = context::with_current(|core| {
-        // SAFETY: this thread runs the task's loop, and this waker's unit keeps the cell
-        // allocated for the call (module docs, "Safety").
-        core.is_same_loop(&target.remote)
-            && unsafe { core.schedule_woken(NonNull::new_unchecked(data.cast_mut().cast())) }
-    })
-    .unwrap_or(false);
-    if !woke_locally {
-        target.remote.wake(id);
-    }
+    wake_by(&target.remote, target.id(), |core| {
+        // SAFETY: `wake_by` calls this only on the thread running the task's loop, and this
+        // waker's unit keeps the cell allocated for the call (module docs, "Safety").
+        unsafe { core.schedule_woken(NonNull::new_unchecked(data.cast_mut().cast())) }
+    });
 }
 
 unsafe fn task_waker_drop(data: *const ()) {
@@ -201,9 +196,14 @@ impl ArcWake for MainWaker {
 
 /// Schedules task `id` of the loop behind `remote`, by whichever path is open from here.
 pub(crate) fn wake(remote: &Arc<Remote>, id: TaskId) {
+    wake_by(remote, id, |core| core.schedule_local(id));
+}
+
+/// The choice of wake path: `local` when this thread is running the loop behind `remote`
+/// (it returns `false` if the loop's state is borrowed right now), else the remote queue.
+fn wake_by(remote: &Arc<Remote>, id: TaskId, local: impl FnOnce(&Core) -> bool) {
     let woke_locally =
-        context::with_current(|core| core.is_same_loop(remote) && core.schedule_local(id))
-            .unwrap_or(false);
+        context::with_current(|core| core.is_same_loop(remote) && local(core)).unwrap_or(false);
     if !woke_locally {
         remote.wake(id);
     }

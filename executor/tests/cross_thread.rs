@@ -169,30 +169,33 @@ fn wakers_are_send_and_sync_and_handles_are_send_and_clone() {
     send_clone::<looplet_executor::Handle>();
 }
 
+/// Pends once, after cloning its borrowed waker and waking it (by reference and by value)
+/// from a scoped thread while the poll is running; returns how often it was polled.
+async fn woken_from_a_scoped_thread_during_its_first_poll() -> u32 {
+    let mut polls = 0;
+    poll_fn(|cx| {
+        polls += 1;
+        if polls == 1 {
+            let waker = cx.waker();
+            std::thread::scope(|scope| {
+                scope.spawn(|| {
+                    let owned = waker.clone();
+                    waker.wake_by_ref();
+                    owned.wake();
+                });
+            });
+            return Poll::Pending;
+        }
+        Poll::Ready(())
+    })
+    .await;
+    polls
+}
+
 #[test]
 fn the_poll_waker_can_be_cloned_and_used_from_a_scoped_thread_during_the_poll() {
     let polls = within(Duration::from_secs(20), || {
-        run(async {
-            let mut polls = 0;
-            poll_fn(|cx| {
-                polls += 1;
-                if polls == 1 {
-                    // Borrowed waker used off the loop thread while the poll is running.
-                    let waker = cx.waker();
-                    std::thread::scope(|scope| {
-                        scope.spawn(|| {
-                            let owned = waker.clone();
-                            waker.wake_by_ref();
-                            owned.wake();
-                        });
-                    });
-                    return Poll::Pending;
-                }
-                Poll::Ready(())
-            })
-            .await;
-            polls
-        })
+        run(woken_from_a_scoped_thread_during_its_first_poll())
     });
     assert_eq!(polls, 2, "the remote wakes queued the main future once");
 }
@@ -223,26 +226,7 @@ fn every_waker_of_a_task_will_wake_every_other() {
 fn a_task_waker_cloned_on_a_scoped_thread_during_the_poll_wakes_the_task() {
     let polls = within(Duration::from_secs(20), || {
         run(async {
-            let task = create_task(async {
-                let mut polls = 0;
-                poll_fn(|cx| {
-                    polls += 1;
-                    if polls == 1 {
-                        let waker = cx.waker();
-                        std::thread::scope(|scope| {
-                            scope.spawn(|| {
-                                let owned = waker.clone();
-                                waker.wake_by_ref();
-                                owned.wake();
-                            });
-                        });
-                        return Poll::Pending;
-                    }
-                    Poll::Ready(())
-                })
-                .await;
-                polls
-            });
+            let task = create_task(woken_from_a_scoped_thread_during_its_first_poll());
             task.await.unwrap()
         })
     });

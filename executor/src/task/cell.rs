@@ -459,22 +459,6 @@ unsafe fn free_cell<F: Future>(target: NonNull<WakerTarget>) {
 }
 
 impl<F: Future + 'static> TaskCell<F> {
-    fn name(&self) -> Cow<'_, str> {
-        self.prefix.header.name_or(self.prefix.target.id())
-    }
-
-    /// A new loop-side reference to this cell, as a typed handle.
-    fn handle(&self, base: NonNull<WakerTarget>) -> Task<F::Output> {
-        add_local_ref(&self.prefix.header);
-        let cell: NonNull<dyn JoinCell<F::Output>> = base.cast::<TaskCell<F>>();
-        Task::from_cell(CellRef {
-            cell,
-            _loop_thread_only: PhantomData,
-        })
-    }
-}
-
-impl<F: Future + 'static> TaskCell<F> {
     /// This future type's table. A constant of fn items, so `&Self::VTABLE` is `'static`.
     const VTABLE: TaskVTable = TaskVTable {
         poll: Self::poll_raw,
@@ -511,6 +495,20 @@ impl<F: Future + 'static> TaskCell<F> {
     unsafe fn empty_body_raw(base: NonNull<WakerTarget>) {
         // SAFETY: see `cell`.
         unsafe { Self::cell(base) }.empty_body()
+    }
+
+    fn name(&self) -> Cow<'_, str> {
+        self.prefix.header.name_or(self.prefix.target.id())
+    }
+
+    /// A new loop-side reference to this cell, as a typed handle.
+    fn handle(&self, base: NonNull<WakerTarget>) -> Task<F::Output> {
+        add_local_ref(&self.prefix.header);
+        let cell: NonNull<dyn JoinCell<F::Output>> = base.cast::<TaskCell<F>>();
+        Task::from_cell(CellRef {
+            cell,
+            _loop_thread_only: PhantomData,
+        })
     }
 
     fn empty_body(&self) {
