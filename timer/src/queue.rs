@@ -368,46 +368,25 @@ fn is_live(slots: &Slab<Slot>, entry: &Entry) -> bool {
 }
 
 #[cfg(test)]
+#[path = "../tests/support/recorder.rs"]
+mod recorder;
+
+#[cfg(test)]
 mod tests {
     use std::future::Future;
     use std::pin::Pin;
     use std::sync::{Arc, Mutex};
-    use std::task::{Context, Wake};
+    use std::task::Context;
     use std::time::Duration;
 
+    use super::recorder::{fire, recorder};
     use super::*;
-
-    /// A waker that records its name when woken.
-    struct Recorder {
-        name: usize,
-        log: Arc<Mutex<Vec<usize>>>,
-    }
-
-    impl Wake for Recorder {
-        fn wake(self: Arc<Self>) {
-            self.log.lock().unwrap().push(self.name);
-        }
-    }
-
-    fn recorder(name: usize, log: &Arc<Mutex<Vec<usize>>>) -> Waker {
-        Waker::from(Arc::new(Recorder {
-            name,
-            log: Arc::clone(log),
-        }))
-    }
 
     fn poll(sleep: &mut Pin<Box<crate::Sleep>>, waker: &Waker) -> bool {
         sleep
             .as_mut()
             .poll(&mut Context::from_waker(waker))
             .is_ready()
-    }
-
-    fn fire(queue: &TimerQueue) -> usize {
-        let mut due = Vec::new();
-        let fired = queue.fire_due(&mut due);
-        due.into_iter().for_each(Waker::wake);
-        fired
     }
 
     #[test]

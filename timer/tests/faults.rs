@@ -12,30 +12,12 @@ use std::time::Duration;
 
 use looplet_timer::{sleep, Clock, Sleep, TimerQueue};
 
-/// A waker that records the order in which wakers are woken.
-struct Recorder {
-    name: usize,
-    log: Arc<Mutex<Vec<usize>>>,
-}
-
-impl Wake for Recorder {
-    fn wake(self: Arc<Self>) {
-        self.log.lock().unwrap().push(self.name);
-    }
-}
+#[path = "support/recorder.rs"]
+mod recorder;
+use recorder::{fire, recorder};
 
 fn poll_once(sleep: Pin<&mut Sleep>, waker: &Waker) -> Poll<()> {
     sleep.poll(&mut Context::from_waker(waker))
-}
-
-/// Fires what is due now and wakes it, as the executor does once per tick.
-fn fire(queue: &TimerQueue) -> usize {
-    let mut due = Vec::new();
-    let fired = queue.fire_due(&mut due);
-    for waker in due {
-        waker.wake();
-    }
-    fired
 }
 
 #[test]
@@ -50,11 +32,7 @@ fn due_wakers_come_back_in_deadline_then_creation_order_whatever_the_poll_order(
         .map(|&ms| Box::pin(looplet_timer::sleep_until(base + Duration::from_millis(ms))))
         .collect();
     for (name, sleep) in sleeps.iter_mut().enumerate().rev() {
-        let waker = Waker::from(Arc::new(Recorder {
-            name,
-            log: log.clone(),
-        }));
-        assert!(poll_once(sleep.as_mut(), &waker).is_pending());
+        assert!(poll_once(sleep.as_mut(), &recorder(name, &log)).is_pending());
     }
     queue.clock().advance(Duration::from_millis(5));
     assert_eq!(fire(&queue), 5);
