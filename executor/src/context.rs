@@ -5,16 +5,54 @@
 //! loop is already current is refused with the message users see for nested `run` calls.
 //! Everything that needs "the loop" — `create_task`, wakers' local fast path, `handle()` —
 //! asks this module, and gets `None` (or a clear panic) when no loop runs.
+//!
+//! It also knows every loop *alive* on the thread, running or not ([`loop_owning`]), for
+//! the rare calls that need a task's loop between two runs: a `Task` handle used after
+//! `Runner::run` returned. Tasks do not keep a pointer to their loop for those: eight bytes
+//! in every task for a path that few take.
 
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
+use std::sync::Arc;
 
 use looplet_timer::EnterGuard as TimerEnterGuard;
 
 use crate::event_loop::Core;
+use crate::remote::Remote;
 
 thread_local! {
     static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
+    /// The loops made on this thread; dead entries are pruned at each registration.
+    static ALIVE: RefCell<Vec<Weak<Core>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Records a new loop as alive on this thread (a loop never leaves its thread: `Core` is
+/// `!Send`).
+pub(crate) fn register(core: &Rc<Core>) {
+    ALIVE.with(|alive| {
+        let mut alive = alive.borrow_mut();
+        alive.retain(|core| core.strong_count() > 0);
+        alive.push(Rc::downgrade(core));
+    });
+}
+
+/// The loop behind `remote`, if it is alive on this thread: the running one first, then any
+/// other made here.
+pub(crate) fn loop_owning(remote: &Arc<Remote>) -> Option<Rc<Core>> {
+    let running = with_current(|core| core.is_same_loop(remote).then(|| Rc::clone(core)));
+    if let Some(core) = running.flatten() {
+        return Some(core);
+    }
+    ALIVE
+        .try_with(|alive| {
+            let alive = alive.borrow();
+            alive
+                .iter()
+                .filter_map(Weak::upgrade)
+                .find(|core| core.is_same_loop(remote))
+        })
+        .ok()
+        .flatten()
 }
 
 /// Keeps a loop current on this thread until dropped.

@@ -197,7 +197,7 @@ pub(crate) struct Core {
 
 impl Core {
     pub(crate) fn new(clock: Clock, tracer: trace::Tracer) -> Rc<Core> {
-        Rc::new(Core {
+        let core = Rc::new(Core {
             remote: Arc::new(Remote::new(std::thread::current())),
             sched: RefCell::new(Scheduler {
                 tasks: Slab::new(),
@@ -214,7 +214,9 @@ impl Core {
             due_scratch: RefCell::new(Vec::new()),
             cell_cache: RefCell::new(CellCache::default()),
             trace: tracer,
-        })
+        });
+        context::register(&core);
+        core
     }
 
     pub(crate) fn timers(&self) -> &Rc<TimerQueue> {
@@ -473,8 +475,7 @@ impl Core {
         let outer = self.current_task.replace(Some(id));
         let outcome = task.with_waker(|waker| task.poll_future(&mut Context::from_waker(waker)));
         self.current_task.set(outer);
-        self.trace
-            .poll_ended(self, id, || header.name_or(id).into_owned());
+        self.trace.poll_ended(self, id, || task.name());
         match outcome {
             PollOutcome::Pending => {
                 header.state.set(TaskState::Idle);
@@ -665,10 +666,7 @@ impl Core {
                 .borrow()
                 .tasks
                 .iter()
-                .map(|(_, slot)| {
-                    let id = slot.task.waker_target().id();
-                    (slot.number, slot.task.header().name_or(id).into_owned())
-                })
+                .map(|(_, slot)| (slot.number, slot.task.name()))
                 .collect();
             pending.sort();
             let names: Vec<String> = pending.into_iter().map(|(_, name)| name).collect();

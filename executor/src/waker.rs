@@ -78,6 +78,10 @@ impl WakerTarget {
         }
     }
 
+    pub(crate) fn remote(&self) -> &Arc<Remote> {
+        &self.remote
+    }
+
     pub(crate) fn vtable(&self) -> &'static TaskVTable {
         self.vtable
     }

@@ -155,3 +155,61 @@ fn a_cell_of_one_loop_freed_while_another_runs_is_reused_by_that_one() {
     });
     assert_eq!(first.stats().cached_cells, 0);
 }
+
+/// An output that counts its drops, so a double drop or a leak of the outcome shows.
+#[derive(Debug)]
+struct Counted(std::rc::Rc<std::cell::Cell<u32>>);
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+#[test]
+fn an_outcome_sharing_its_bytes_with_the_future_is_dropped_exactly_once_whichever_way_it_goes() {
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    let drops = Rc::new(Cell::new(0));
+    let make = |drops: &Rc<Cell<u32>>| {
+        let drops = Rc::clone(drops);
+        async move {
+            yield_now().await;
+            Counted(drops)
+        }
+    };
+    virtual_runner().run(async {
+        // Awaited: moved out to the caller, who drops it.
+        drop(create_task(make(&drops)).await.unwrap());
+        assert_eq!(drops.get(), 1);
+        // Taken without waiting, then the handle dropped.
+        let task = create_task(make(&drops));
+        yield_now().await;
+        yield_now().await;
+        drop(task.result().unwrap());
+        assert!(task.result().unwrap_err().is_taken());
+        drop(task);
+        assert_eq!(drops.get(), 2);
+        // Never taken: dropped with the last handle.
+        let task = create_task(make(&drops));
+        yield_now().await;
+        yield_now().await;
+        assert!(task.is_done());
+        assert_eq!(drops.get(), 2);
+        drop(task);
+        assert_eq!(drops.get(), 3);
+        // Detached, and taken by a done callback.
+        let drops_seen = Rc::clone(&drops);
+        create_task(make(&drops)).add_done_callback(move |task| {
+            drop(task.result().unwrap());
+            assert_eq!(drops_seen.get(), 4);
+        });
+        // Detached with nobody to take it: dropped when the task is freed.
+        drop(create_task(make(&drops)));
+        yield_now().await;
+        yield_now().await;
+        yield_now().await;
+    });
+    assert_eq!(drops.get(), 5);
+}

@@ -8,7 +8,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::rc::Rc;
 use std::time::Duration;
 
-use looplet_executor::{create_task, run, Runner};
+use looplet_executor::{create_task, run, yield_now, Runner};
 use looplet_timer::sleep;
 use support::{virtual_runner, Trace};
 
@@ -132,4 +132,59 @@ fn tasks_spawned_by_callbacks_during_close_are_cancelled_too() {
     assert!(!polled.get(), "a task created while closing never runs");
     assert_eq!(trace.events(), ["late cancelled: true"]);
     assert_eq!(runner.stats().live_tasks, 0);
+}
+
+#[test]
+// The handles leave their run on purpose, to be used between runs.
+#[allow(clippy::async_yields_async)]
+fn a_task_handle_used_between_runs_reaches_its_own_loop_even_while_another_runs() {
+    let mut home = virtual_runner();
+    let mut other = virtual_runner();
+    let sleeper = home.run(async { create_task(sleep(Duration::from_secs(60))) });
+    let finished = home.run(async {
+        let task = create_task(async { 7 });
+        sleep(Duration::from_secs(1)).await;
+        task
+    });
+    assert!(finished.is_done());
+
+    // Between runs of `home`, and from inside a run of `other`: both requests must reach
+    // `home`, not the loop that happens to be running.
+    let seen = Rc::new(Cell::new(None));
+    other.run(async {
+        assert!(sleeper.cancel());
+        let sink = Rc::clone(&seen);
+        finished.add_done_callback(move |task| sink.set(Some(task.result().unwrap())));
+    });
+    assert_eq!(
+        seen.get(),
+        None,
+        "a callback on a done task waits for its loop"
+    );
+    assert!(
+        !sleeper.is_done(),
+        "a cancellation is applied by the task's own loop"
+    );
+
+    home.run(yield_now());
+    assert!(sleeper.is_cancelled());
+    assert_eq!(seen.get(), Some(7));
+}
+
+#[test]
+// The handles leave their run on purpose, to be used between runs.
+#[allow(clippy::async_yields_async)]
+fn a_done_callback_added_after_the_runner_is_closed_runs_at_once() {
+    let mut runner = virtual_runner();
+    let task = runner.run(async { create_task(async { "late" }) });
+    runner.run(async {});
+    runner.close();
+    let seen = Rc::new(Cell::new(""));
+    let sink = Rc::clone(&seen);
+    task.add_done_callback(move |task| sink.set(task.result().unwrap()));
+    assert_eq!(
+        seen.get(),
+        "late",
+        "with no loop left to run it later, it runs now"
+    );
 }

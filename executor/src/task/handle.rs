@@ -50,7 +50,7 @@ impl<T> Task<T> {
 
     /// The task's name: the one given to [`TaskBuilder::name`](crate::TaskBuilder::name), or `Task-N`.
     pub fn name(&self) -> Cow<'_, str> {
-        self.cell.header().name_or(self.id())
+        self.cell.name()
     }
 
     /// Whether the task has finished: with a value, a panic, or by cancellation.
@@ -95,7 +95,7 @@ impl<T> Task<T> {
         if !header.cancel_requested.replace(true) {
             // A handle lives on its loop's thread, so the local path is always open; with
             // the loop gone there is nothing left to cancel.
-            if let Some(core) = header.core() {
+            if let Some(core) = crate::context::loop_owning(self.cell.waker_target().remote()) {
                 core.schedule(self.id());
             }
         }

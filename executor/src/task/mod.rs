@@ -31,12 +31,13 @@
 //! it would poll the task (or right after the poll during which the task cancelled itself),
 //! by dropping the future in place.
 //!
-//! # Borrow rules
+//! # Who touches the future and the outcome
 //!
-//! The cell's `stage` is borrowed only while the loop polls or drops the future, and while a
-//! handle takes the outcome — which it does only once `state` says `Done`, when the loop no
-//! longer touches the stage. User code that runs during a poll or a drop (and asks its own
-//! handle for the outcome) therefore sees `state != Done` and never reaches the borrow.
+//! They share the cell's `body`, and the header's `state` says which is there. The loop
+//! polls or drops the future only after marking the task `Running`; a handle takes the
+//! outcome only once `state` says `Done`, when the loop no longer touches the body. User
+//! code that runs during a poll or a drop (and asks its own handle for the outcome)
+//! therefore sees `state != Done` and keeps out. `cell`'s module docs give the full rules.
 
 mod cache;
 mod cell;
