@@ -23,12 +23,12 @@
 //!
 //! * The heap is ordered by `(deadline, sequence)`, and sequence numbers are handed out when
 //!   a timer is *created*, so equal deadlines fire in the order their timers were made.
-//! * Memory follows live timers: dropping a registered `Sleep` frees its slot at once, and the
-//!   heap entries it leaves behind are swept out whenever they outnumber the live timers.
+//! * Memory follows live timers: dropping a registered `Sleep` drops its waker at once and
+//!   leaves its slot as a tombstone; dead heap entries and their tombstones are swept out
+//!   whenever they outnumber the live timers.
 //! * A timer's sequence number is never reused, and it is checked on every slot lookup, so a
-//!   late `Drop` can never touch the slot's next tenant; a stale heap entry (which keeps
-//!   only 32 sequence bits) is checked against the slot's deadline too, so it can match
-//!   only a timer due at that very deadline.
+//!   late `Drop` can never touch the slot's next tenant. A slot is never reused while its
+//!   heap entry is in the heap, so a heap entry is live exactly when its slot holds a waker.
 
 #![deny(unsafe_code)]
 #![warn(missing_docs)]

@@ -11,6 +11,7 @@
 //! `fire_due`, which reads the clock. On a virtual clock the last reading is the present.
 
 use std::future::Future;
+use std::num::NonZeroU64;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -42,7 +43,8 @@ use crate::queue::TimerKey;
 ///
 /// # Cancellation
 ///
-/// Dropping the `Sleep` cancels it and frees its place in the timer heap.
+/// Dropping the `Sleep` cancels it: the queue drops its waker at once, and its place in the
+/// timer heap when the heap next sheds dead entries.
 #[track_caller]
 pub fn sleep(duration: Duration) -> Sleep {
     let (now, sequence) = expect_current("looplet::sleep", |queue| {
@@ -82,7 +84,7 @@ pub struct Sleep {
     deadline: Instant,
     /// Handed out by the queue when the sleep was created (or reset): its place among equal
     /// deadlines, and, once registered, the proof that a queue slot is still this sleep's.
-    sequence: u64,
+    sequence: NonZeroU64,
     state: State,
 }
 
@@ -100,7 +102,7 @@ enum State {
 }
 
 impl Sleep {
-    fn new(deadline: Instant, sequence: u64) -> Sleep {
+    fn new(deadline: Instant, sequence: NonZeroU64) -> Sleep {
         Sleep {
             deadline,
             sequence,
