@@ -35,6 +35,7 @@ fn run<R: Runtime>(workload: &str, size: u64, repeat: u32) -> u64 {
                 size * support::YIELDS_PER_TASK
             }
             "ping_pong" => support::ping_pong(&mut rt, size),
+            "ping_pong_async_channel" => support::ping_pong_async_channel(&mut rt, size),
             "timers" => support::timers(&mut rt, size),
             "remote_wake" => {
                 support::remote_wake(&mut rt, size);
@@ -46,7 +47,7 @@ fn run<R: Runtime>(workload: &str, size: u64, repeat: u32) -> u64 {
             }
             other => panic!(
                 "unknown workload {other:?}; expected spawn_join, yield_many, ping_pong, \
-                 timers, remote_wake or taskgroup"
+                 ping_pong_async_channel, timers, remote_wake or taskgroup"
             ),
         };
     }

@@ -1,4 +1,5 @@
-//! Wake-up benches: `yield_many`, `ping_pong` and `remote_wake`, looplet against its peers.
+//! Wake-up benches: `yield_many`, `ping_pong` (over two channel crates) and `remote_wake`,
+//! looplet against its peers.
 //!
 //! # What the numbers mean
 //!
@@ -9,9 +10,11 @@
 //!
 //! - `yield_many/<runtime>`: 1,000 tasks each await the shared hand-written `YieldOnce`
 //!   1,000 times. Per yield: one wake of the running task, one re-queue, one poll.
-//! - `ping_pong/<runtime>`: two tasks bounce a counter 100,000 times over two
-//!   `async_channel::bounded(1)` channels. Per round trip: two sends, two receives and two
-//!   wakes of a task parked on the loop's own thread.
+//! - `ping_pong/<runtime>`: two tasks bounce a counter 100,000 times over two bounded(1)
+//!   channels of `async-unsync` (single-threaded). Per round trip: two sends, two receives
+//!   and two wakes of a task parked on the loop's own thread.
+//! - `ping_pong_async_channel/<runtime>`: the same over two `async_channel::bounded(1)`,
+//!   thread-safe channels whose own cost dominates the round trip.
 //! - `remote_wake/<runtime>`: another OS thread sends 100,000 messages through an unbounded
 //!   `async_channel` to a task on the loop. Per message; the cost includes the channel and,
 //!   whenever the loop had drained it and parked, a cross-thread wake and unpark.
@@ -52,6 +55,23 @@ fn ping_pong(c: &mut Criterion) {
     group.finish();
 }
 
+fn ping_pong_async_channel(c: &mut Criterion) {
+    let mut group = workload_group(c, "ping_pong_async_channel", ROUND_TRIPS);
+    bench_on::<Looplet>(&mut group, |rt| {
+        support::ping_pong_async_channel(rt, ROUND_TRIPS)
+    });
+    bench_on::<Tokio>(&mut group, |rt| {
+        support::ping_pong_async_channel(rt, ROUND_TRIPS)
+    });
+    bench_on::<AsyncExecutor>(&mut group, |rt| {
+        support::ping_pong_async_channel(rt, ROUND_TRIPS)
+    });
+    bench_on::<LocalPool>(&mut group, |rt| {
+        support::ping_pong_async_channel(rt, ROUND_TRIPS)
+    });
+    group.finish();
+}
+
 fn remote_wake(c: &mut Criterion) {
     let mut group = workload_group(c, "remote_wake", REMOTE_MESSAGES);
     bench_on::<Looplet>(&mut group, |rt| support::remote_wake(rt, REMOTE_MESSAGES));
@@ -64,6 +84,6 @@ fn remote_wake(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = support::criterion_config();
-    targets = yield_many, ping_pong, remote_wake
+    targets = yield_many, ping_pong, ping_pong_async_channel, remote_wake
 }
 criterion_main!(benches);

@@ -32,6 +32,12 @@ fn every_workload_runs<R: Runtime>() {
         "ping_pong on {}",
         R::NAME
     );
+    assert_eq!(
+        support::ping_pong_async_channel(&mut rt, 10),
+        10,
+        "ping_pong_async_channel on {}",
+        R::NAME
+    );
     assert_eq!(support::timers(&mut rt, 10), 10, "timers on {}", R::NAME);
     assert_eq!(
         support::remote_wake(&mut rt, 10),

@@ -5,6 +5,7 @@
 //! the smoke test with tiny ones.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::rc::Rc;
 use std::thread;
 use std::time::Duration;
@@ -65,23 +66,79 @@ pub fn yield_many<R: Runtime>(rt: &mut R, tasks: u64, yields: u64) -> u64 {
     })
 }
 
-/// Two tasks bounce a counter `round_trips` times over two `async_channel::bounded(1)`
-/// channels; returns the final counter (`round_trips`).
+/// Two tasks bounce a counter `round_trips` times over two bounded(1) channels of
+/// `async-unsync`, a single-threaded channel crate: what two tasks on one thread would use,
+/// and cheap enough that the round trip measures the runtime's wakes and polls. Returns the
+/// final counter (`round_trips`).
 pub fn ping_pong<R: Runtime>(rt: &mut R, round_trips: u64) -> u64 {
+    ping_pong_over::<R, SingleThreaded>(rt, round_trips)
+}
+
+/// [`ping_pong`] over two `async_channel::bounded(1)` instead: a thread-safe channel whose
+/// own synchronisation costs several times the runtime's share of a round trip.
+pub fn ping_pong_async_channel<R: Runtime>(rt: &mut R, round_trips: u64) -> u64 {
+    ping_pong_over::<R, ThreadSafe>(rt, round_trips)
+}
+
+/// A bounded(1) channel of `u64`s, as the ping-pong uses it.
+trait PingPongChannel {
+    type Sender: 'static;
+    type Receiver: 'static;
+    fn bounded_one() -> (Self::Sender, Self::Receiver);
+    fn send(sender: &Self::Sender, value: u64) -> impl Future<Output = ()>;
+    /// `None` once the sender is gone.
+    fn recv(receiver: &mut Self::Receiver) -> impl Future<Output = Option<u64>>;
+}
+
+/// `async-unsync`'s bounded channel.
+struct SingleThreaded;
+
+impl PingPongChannel for SingleThreaded {
+    type Sender = async_unsync::bounded::Sender<u64>;
+    type Receiver = async_unsync::bounded::Receiver<u64>;
+    fn bounded_one() -> (Self::Sender, Self::Receiver) {
+        async_unsync::bounded::channel(1).into_split()
+    }
+    async fn send(sender: &Self::Sender, value: u64) {
+        sender.send(value).await.expect("the other side is alive");
+    }
+    async fn recv(receiver: &mut Self::Receiver) -> Option<u64> {
+        receiver.recv().await
+    }
+}
+
+/// `async-channel`'s bounded channel.
+struct ThreadSafe;
+
+impl PingPongChannel for ThreadSafe {
+    type Sender = async_channel::Sender<u64>;
+    type Receiver = async_channel::Receiver<u64>;
+    fn bounded_one() -> (Self::Sender, Self::Receiver) {
+        async_channel::bounded(1)
+    }
+    async fn send(sender: &Self::Sender, value: u64) {
+        sender.send(value).await.expect("the other side is alive");
+    }
+    async fn recv(receiver: &mut Self::Receiver) -> Option<u64> {
+        receiver.recv().await.ok()
+    }
+}
+
+fn ping_pong_over<R: Runtime, C: PingPongChannel>(rt: &mut R, round_trips: u64) -> u64 {
     rt.block_on(async move {
-        let (to_pong, from_ping) = async_channel::bounded::<u64>(1);
-        let (to_ping, from_pong) = async_channel::bounded::<u64>(1);
+        let (to_pong, mut from_ping) = C::bounded_one();
+        let (to_ping, mut from_pong) = C::bounded_one();
         let pong = R::spawn(async move {
             // Ends when `ping` drops its sender.
-            while let Ok(counter) = from_ping.recv().await {
-                to_ping.send(counter + 1).await.expect("ping is waiting");
+            while let Some(counter) = C::recv(&mut from_ping).await {
+                C::send(&to_ping, counter + 1).await;
             }
         });
         let ping = R::spawn(async move {
             let mut counter = 0;
             for _ in 0..round_trips {
-                to_pong.send(counter).await.expect("pong is alive");
-                counter = from_pong.recv().await.expect("pong answers");
+                C::send(&to_pong, counter).await;
+                counter = C::recv(&mut from_pong).await.expect("pong answers");
             }
             counter
         });
