@@ -81,7 +81,8 @@ pub(crate) struct TaskVTable {
     poll: unsafe fn(NonNull<WakerTarget>, &mut Context<'_>) -> PollOutcome,
     /// Drops the future in place and stores `Cancelled`; the caller then calls `complete`.
     drop_future_cancelled: unsafe fn(NonNull<WakerTarget>),
-    /// Marks the task done, wakes whoever awaits it, and runs its done callbacks.
+    /// Wakes whoever awaits the task, and runs its done callbacks; the task is already
+    /// marked done (by `poll` or `drop_future_cancelled`).
     complete: unsafe fn(NonNull<WakerTarget>, Completion),
     /// Empties the body: drops the future or the outcome, and the callbacks. Called once,
     /// when the last loop-side reference goes.
@@ -647,7 +648,8 @@ impl<F: Future + 'static> TaskCell<F> {
     }
 
     fn complete(&self, base: NonNull<WakerTarget>, completion: Completion) {
-        self.prefix.header.state.set(TaskState::Done(completion));
+        // `finish` marked the task done when it stored the outcome.
+        debug_assert_eq!(self.prefix.header.state.get(), TaskState::Done(completion));
         if let Some(waker) = self.prefix.header.join_waker.take() {
             waker.wake();
         }
