@@ -46,10 +46,10 @@ use crate::remote::Remote;
 use crate::stats::LoopStats;
 use crate::task::{
     header_of, new_task, panic_message, CellCache, Completion, PollOutcome, Task, TaskId, TaskRef,
-    TaskState,
+    TaskState, PREFIX_BYTES,
 };
 use crate::waker::{MainWaker, WakerTarget};
-use crate::{context, trace};
+use crate::{context, prefetch, trace};
 
 /// What [`Core::enqueue`] did, so each wake path can count and trace its own wakes.
 #[must_use]
@@ -449,8 +449,17 @@ impl Core {
     /// Takes the next entry off the ready queue: the future given to `run`, or a task with
     /// the reference its entry held.
     fn pop_ready(&self) -> Next {
-        let Some(entry) = self.sched.borrow_mut().ready.pop_front() else {
-            return Next::Empty;
+        let entry = {
+            let mut sched = self.sched.borrow_mut();
+            let Some(entry) = sched.ready.pop_front() else {
+                return Next::Empty;
+            };
+            // A long queue (a burst of timers, thousands of spawns) is polled in an order
+            // unrelated to where the cells are: start loading the one due a few pops on.
+            if let Some(coming) = sched.ready.get(prefetch::DISTANCE - 1) {
+                prefetch::prefetch(coming.0.as_ptr().cast(), prefetch::CELL_BYTES);
+            }
+            entry
         };
         // SAFETY: the entry just left the queue; this is its one `into_task`.
         let Some(task) = (unsafe { entry.into_task() }) else {
@@ -558,7 +567,13 @@ impl Core {
         let mut due = std::mem::take(&mut *self.due_scratch.borrow_mut());
         if self.timers.fire_due(&mut due) > 0 {
             self.trace.timers_fired(self, due.len());
-            for waker in due.drain(..) {
+            let mut wakers = due.drain(..);
+            while let Some(waker) = wakers.next() {
+                // Due timers come in deadline order, their tasks' cells anywhere in memory. A
+                // task waker's data is its cell, whose prefix the wake writes.
+                if let Some(coming) = wakers.as_slice().get(prefetch::DISTANCE - 1) {
+                    prefetch::prefetch(coming.data().cast(), PREFIX_BYTES);
+                }
                 waker.wake();
             }
         }

@@ -49,6 +49,7 @@
 mod context;
 mod event_loop;
 mod handle;
+mod prefetch;
 mod remote;
 mod run;
 mod spawn;

@@ -411,6 +411,10 @@ struct CellPrefix {
     header: Header,
 }
 
+/// The bytes every cell starts with, which a wake reads and writes: worth prefetching
+/// when many wakes come in a row.
+pub(crate) const PREFIX_BYTES: usize = size_of::<CellPrefix>();
+
 /// A task's allocation.
 #[repr(C)]
 struct TaskCell<F: Future> {

@@ -45,7 +45,7 @@ mod error;
 mod handle;
 
 pub(crate) use cache::CellCache;
-pub(crate) use cell::{header_of, new_task, PollOutcome, TaskRef, TaskVTable};
+pub(crate) use cell::{header_of, new_task, PollOutcome, TaskRef, TaskVTable, PREFIX_BYTES};
 pub(crate) use error::panic_message;
 pub use error::TaskError;
 pub use handle::Task;
