@@ -31,6 +31,9 @@
 //!   deadline order.
 //! * Firing frees the slot and hands its waker back to the caller, who wakes it after the
 //!   borrow of this queue is released: a woken waker may run arbitrary code.
+//! * Each firing takes out every timer due by its clock reading, and remembers that reading
+//!   (`fired_through`). A registered timer whose deadline is not after it has therefore
+//!   fired: its `Sleep` learns so without a look at its slot.
 //! * All state sits behind one `RefCell` that is borrowed only inside this module's methods,
 //!   never across a call into user code.
 
@@ -83,6 +86,9 @@ pub struct TimerQueue {
     clock: Clock,
     state: RefCell<State>,
     next_sequence: Cell<NonZeroU64>,
+    /// The clock reading of the last [`fire_due`](TimerQueue::fire_due): every timer due by
+    /// then has left the queue, fired or cancelled.
+    fired_through: Cell<Instant>,
     stats: Cell<TimerStats>,
 }
 
@@ -171,11 +177,15 @@ impl TimerQueue {
     /// A queue with no timers, keeping time with `clock`.
     pub fn new(clock: Clock) -> Rc<TimerQueue> {
         static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        let origin = clock.instant_at(0);
         Rc::new(TimerQueue {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             clock,
             state: RefCell::new(State::default()),
             next_sequence: Cell::new(NonZeroU64::MIN),
+            // No timer is ever registered with a deadline at the clock's origin: it would
+            // be due before its first poll.
+            fired_through: Cell::new(origin),
             stats: Cell::new(TimerStats::default()),
         })
     }
@@ -223,7 +233,8 @@ impl TimerQueue {
                 // The common case of a loop with no timers: not even a clock read.
                 return 0;
             }
-            let now = self.clock.ticks(self.clock.now());
+            let now_instant = self.clock.now();
+            let now = self.clock.ticks(now_instant);
             while let Some(Reverse(top)) = heap.peek() {
                 if top.deadline > now {
                     break;
@@ -236,6 +247,7 @@ impl TimerQueue {
                     fired += 1;
                 }
             }
+            self.fired_through.set(now_instant);
             *live -= fired;
             // Firing shrinks the live count too; without this, entries cancelled earlier
             // would stay until their own deadlines once the live timers had all fired.
@@ -278,6 +290,15 @@ impl TimerQueue {
     }
 
     /// A fresh sequence number; handed out when a timer is created.
+    /// Whether a timer registered here with `deadline` has been fired. A `Sleep` asks this
+    /// before it looks at its slot: the last firing took out every timer due by its clock
+    /// reading, and no timer registers with a deadline already past that reading (it
+    /// would be due at once). In a burst of thousands of timers this saves each one's
+    /// second poll a cache miss on its slot.
+    pub(crate) fn has_fired(&self, deadline: Instant) -> bool {
+        deadline <= self.fired_through.get()
+    }
+
     pub(crate) fn next_sequence(&self) -> NonZeroU64 {
         let sequence = self.next_sequence.get();
         // At a billion timers a second, 584 years.
@@ -588,6 +609,29 @@ mod tests {
             .slots
             .iter()
             .all(|(_, slot)| slot.waker.is_some()));
+    }
+
+    #[test]
+    fn a_timer_counts_as_fired_once_a_firing_has_passed_its_deadline() {
+        let queue = TimerQueue::new(Clock::new_virtual());
+        let _entered = queue.enter();
+        let mut cx = Context::from_waker(Waker::noop());
+        let start = queue.now();
+        let mut early = Box::pin(crate::sleep_until(start + Duration::from_secs(1)));
+        let mut late = Box::pin(crate::sleep_until(start + Duration::from_secs(2)));
+        assert!(early.as_mut().poll(&mut cx).is_pending());
+        assert!(late.as_mut().poll(&mut cx).is_pending());
+        queue.clock().advance(Duration::from_secs(1));
+        // Due by the clock, but no firing has taken it out of the queue yet.
+        assert!(!queue.has_fired(early.deadline()));
+        assert_eq!(fire(&queue), 1);
+        assert!(queue.has_fired(early.deadline()));
+        assert!(!queue.has_fired(late.deadline()));
+        assert!(early.as_mut().poll(&mut cx).is_ready());
+        assert!(late.as_mut().poll(&mut cx).is_pending());
+        assert_eq!(queue.len(), 1, "the late timer is still registered");
+        drop(late);
+        assert_eq!(queue.len(), 0);
     }
 
     #[test]

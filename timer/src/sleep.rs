@@ -189,7 +189,9 @@ impl Future for Sleep {
                 // Look at the registration first: a timer the queue fired is gone from it,
                 // and needs no deregistering.
                 State::Registered { queue_id, slot } if queue_id == queue.id() => {
-                    if !queue.update_waker(this.key(slot), cx.waker()) {
+                    if queue.has_fired(this.deadline)
+                        || !queue.update_waker(this.key(slot), cx.waker())
+                    {
                         Step::Fired
                     } else if due {
                         Step::Due
