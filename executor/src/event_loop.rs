@@ -9,7 +9,7 @@
 //!   cancel or drop anything from there.
 //! * A task is in the ready queue at most once: its header's `queued` flag is set before
 //!   the push and cleared at the pop, and neither wake path pushes while it is set.
-//! * Ids are checked on every slab lookup (slot *and* number), so a stale id — from a late
+//! * Ids are checked on every table lookup (slot *and* number), so a stale id — from a late
 //!   remote wake, or a cancel — is skipped. Ready-queue entries are not ids but references
 //!   to the task's cell, so they cannot go stale; a task that finished while queued is
 //!   skipped when its entry comes up.
@@ -40,10 +40,10 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use looplet_timer::{Clock, TimerQueue};
-use slab::Slab;
 
 use crate::remote::Remote;
 use crate::stats::LoopStats;
+use crate::table::TaskTable;
 use crate::task::{
     header_of, new_task, panic_message, CellCache, Completion, PollOutcome, Task, TaskId, TaskRef,
     TaskState, PREFIX_BYTES,
@@ -77,12 +77,12 @@ enum Phase {
 
 /// The loop's task bookkeeping: who is live, and who is ready.
 struct Scheduler {
-    tasks: Slab<Slot>,
+    tasks: TaskTable,
     ready: VecDeque<ReadyEntry>,
 }
 
 /// A ready-queue entry: a thin pointer to a task's cell that holds one loop-side reference
-/// (taken at the push, given back at the pop), so popping needs no slab lookup and an entry
+/// (taken at the push, given back at the pop), so popping needs no table lookup and an entry
 /// can never dangle. 8 bytes: a burst of spawns puts one entry per task in the queue.
 /// [`ReadyEntry::MAIN`] stands for the future given to `run`, which has no cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,12 +130,6 @@ enum Next {
     Empty,
 }
 
-/// A live task in the loop's slab.
-struct Slot {
-    number: u64,
-    task: TaskRef,
-}
-
 /// The loop's own counters, one `Cell` each so that counting is a single add.
 #[derive(Default)]
 struct Counters {
@@ -175,7 +169,7 @@ fn bump(counter: &Cell<u64>) {
 /// One event loop's state.
 pub(crate) struct Core {
     remote: Arc<Remote>,
-    /// Task slab and ready queue, under one `RefCell` so a wake or a poll borrows once.
+    /// Task table and ready queue, under one `RefCell` so a wake or a poll borrows once.
     sched: RefCell<Scheduler>,
     /// Callbacks to run at the next tick (done callbacks added to finished tasks).
     soon: RefCell<VecDeque<Box<dyn FnOnce()>>>,
@@ -200,7 +194,7 @@ impl Core {
         let core = Rc::new(Core {
             remote: Arc::new(Remote::new(std::thread::current())),
             sched: RefCell::new(Scheduler {
-                tasks: Slab::new(),
+                tasks: TaskTable::default(),
                 ready: VecDeque::new(),
             }),
             soon: RefCell::new(VecDeque::new()),
@@ -252,6 +246,12 @@ impl Core {
         }
     }
 
+    /// Lets a unit test look at the task table.
+    #[cfg(test)]
+    pub(crate) fn with_table<R>(&self, f: impl FnOnce(&TaskTable) -> R) -> R {
+        f(&self.sched.borrow().tasks)
+    }
+
     /// Creates a task and queues it for its first poll.
     pub(crate) fn spawn<F>(self: &Rc<Self>, name: Option<Box<str>>, future: F) -> Task<F::Output>
     where
@@ -265,14 +265,14 @@ impl Core {
         self.next_number.set(number + 1);
         let mut sched = self.sched.borrow_mut();
         let Scheduler { tasks, ready } = &mut *sched;
-        let entry = tasks.vacant_entry();
         let id = TaskId {
-            slot: entry.key() as u32,
+            slot: tasks.next_slot(),
             number,
         };
         let (raw, task) = new_task(self, id, name, future);
         ready.push_back(ReadyEntry::holding(raw.clone()));
-        entry.insert(Slot { number, task: raw });
+        let slot = tasks.insert(raw);
+        debug_assert_eq!(slot, id.slot);
         drop(sched);
         bump(&self.counters.spawned);
         if self.trace.is_enabled() {
@@ -299,10 +299,10 @@ impl Core {
             return Enqueued::Busy;
         };
         let Scheduler { tasks, ready } = &mut *sched;
-        match tasks.get_mut(id.slot as usize) {
-            Some(slot) if slot.number == id.number && !slot.task.header().queued.get() => {
-                slot.task.header().queued.set(true);
-                ready.push_back(ReadyEntry::holding(slot.task.clone()));
+        match tasks.get(id.slot) {
+            Some(task) if task.waker_target().id() == id && !task.header().queued.get() => {
+                task.header().queued.set(true);
+                ready.push_back(ReadyEntry::holding(task.clone()));
                 Enqueued::Queued
             }
             _ => Enqueued::Nothing,
@@ -325,7 +325,7 @@ impl Core {
     }
 
     /// The local wake path of a task's own waker, which reaches the task's cell directly
-    /// (no slab lookup). Returns `false` only when the loop's state is borrowed right now
+    /// (no table lookup). Returns `false` only when the loop's state is borrowed right now
     /// (the caller then takes the remote path).
     ///
     /// # Safety
@@ -335,7 +335,7 @@ impl Core {
     pub(crate) unsafe fn schedule_woken(&self, base: NonNull<WakerTarget>) -> bool {
         // SAFETY: the caller's guarantees.
         let header = unsafe { header_of(base) };
-        // A done task has left the slab; a queued one is queued once.
+        // A done task has left the table; a queued one is queued once.
         if header.queued.get() || header.is_done() {
             return true;
         }
@@ -449,18 +449,15 @@ impl Core {
     /// Takes the next entry off the ready queue: the future given to `run`, or a task with
     /// the reference its entry held.
     fn pop_ready(&self) -> Next {
-        let entry = {
-            let mut sched = self.sched.borrow_mut();
-            let Some(entry) = sched.ready.pop_front() else {
-                return Next::Empty;
-            };
-            // A long queue (a burst of timers, thousands of spawns) is polled in an order
-            // unrelated to where the cells are: start loading the one due a few pops on.
-            if let Some(coming) = sched.ready.get(prefetch::DISTANCE - 1) {
-                prefetch::prefetch(coming.0.as_ptr().cast(), prefetch::CELL_BYTES);
-            }
-            entry
+        let mut sched = self.sched.borrow_mut();
+        let Some(entry) = sched.ready.pop_front() else {
+            return Next::Empty;
         };
+        // A long queue (a burst of timers, thousands of spawns) is polled in an order
+        // unrelated to where the cells are: start loading the one due a few pops on.
+        if let Some(coming) = sched.ready.get(prefetch::DISTANCE - 1) {
+            prefetch::prefetch(coming.0.as_ptr().cast(), prefetch::CELL_BYTES);
+        }
         // SAFETY: the entry just left the queue; this is its one `into_task`.
         let Some(task) = (unsafe { entry.into_task() }) else {
             return Next::Main;
@@ -469,7 +466,11 @@ impl Core {
         if task.header().is_done() {
             return Next::Finished(task);
         }
-        Next::Task(task.waker_target().id(), task)
+        let id = task.waker_target().id();
+        // A task that finishes in this poll leaves the table, whose slots such a burst
+        // visits in no order either: start loading this one's while the poll runs.
+        sched.tasks.prefetch(id.slot);
+        Next::Task(id, task)
     }
 
     fn run_task(&self, id: TaskId, task: TaskRef) {
@@ -509,7 +510,7 @@ impl Core {
         self.finish_cancelled(task);
     }
 
-    /// Drops the future of a task already out of the slab, and completes it as cancelled.
+    /// Drops the future of a task already out of the table, and completes it as cancelled.
     fn finish_cancelled(&self, task: TaskRef) {
         task.header().state.set(TaskState::Running);
         task.drop_future_cancelled();
@@ -519,16 +520,16 @@ impl Core {
         release(task);
     }
 
-    /// Takes task `id` out of the slab, if it is still there. The slot is dropped after the
-    /// borrow ends (the caller usually holds another `Rc` anyway).
+    /// Takes task `id` out of the table, if it is still there. The table's reference is
+    /// dropped after the borrow ends (the caller holds another one anyway).
     fn remove(&self, id: TaskId) {
         let removed = {
             let mut sched = self.sched.borrow_mut();
             let ours = sched
                 .tasks
-                .get(id.slot as usize)
-                .is_some_and(|slot| slot.number == id.number);
-            ours.then(|| sched.tasks.remove(id.slot as usize))
+                .get(id.slot)
+                .is_some_and(|task| task.waker_target().id() == id);
+            ours.then(|| sched.tasks.remove(id.slot))
         };
         drop(removed);
     }
@@ -681,7 +682,7 @@ impl Core {
                 .borrow()
                 .tasks
                 .iter()
-                .map(|(_, slot)| (slot.number, slot.task.name()))
+                .map(|task| (task.waker_target().id().number, task.name()))
                 .collect();
             pending.sort();
             let names: Vec<String> = pending.into_iter().map(|(_, name)| name).collect();
@@ -691,7 +692,7 @@ impl Core {
             let (queued, mut left): (Vec<ReadyEntry>, Vec<TaskRef>) = {
                 let mut sched = self.sched.borrow_mut();
                 let queued = sched.ready.drain(..).collect();
-                (queued, sched.tasks.drain().map(|slot| slot.task).collect())
+                (queued, sched.tasks.take_all())
             };
             for entry in queued {
                 // SAFETY: each entry left the queue once, above.

@@ -3,7 +3,7 @@
 //! # The life of a task, in five steps
 //!
 //! 1. **Created.** [`create_task`] allocates one cell holding the task's header and future,
-//!    puts it in the loop's slab under a [`TaskId`] (slot + never-reused number), and pushes
+//!    puts it in the loop's task table under a [`TaskId`] (slot + never-reused number), and pushes
 //!    the id onto the FIFO ready queue. The caller gets a [`Task<T>`] handle to the same cell.
 //! 2. **Polled.** Each tick polls only the ids that were ready when the tick began, with a
 //!    borrowed waker that names the task's id. No loop state is borrowed during the poll.
@@ -12,7 +12,7 @@
 //!    unparks the loop. A task is queued at most once however often it is woken.
 //! 4. **Idle.** With nothing ready the loop fires due timers, drains the remote queue, and
 //!    parks until the next timer deadline or a remote wake (on a virtual clock it jumps).
-//! 5. **Done.** A finished, panicked or cancelled task leaves the slab; whoever awaits its
+//! 5. **Done.** A finished, panicked or cancelled task leaves the table; whoever awaits its
 //!    handle is woken and its done callbacks run, in order, from the loop.
 //!
 //! ```
@@ -54,6 +54,7 @@ mod remote;
 mod run;
 mod spawn;
 mod stats;
+mod table;
 mod task;
 mod trace;
 mod waker;

@@ -29,19 +29,23 @@ pub(crate) const CELL_BYTES: usize = 128;
 #[inline(always)]
 pub(crate) fn prefetch(start: *const u8, len: usize) {
     debug_assert!((1..=128).contains(&len), "three hints cover 1 to 128 bytes");
+    prefetch_line(start);
+    prefetch_line(start.wrapping_add(len / 2));
+    prefetch_line(start.wrapping_add(len - 1));
+}
+
+/// Asks for the one cache line holding `address` to be loaded: enough for a value that
+/// cannot straddle two lines, such as an aligned 8-byte one.
+#[inline(always)]
+pub(crate) fn prefetch_line(address: *const u8) {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
         // SAFETY: `prefetch` is a hint that never faults and whose load the program
         // cannot observe, for any address (module docs); SSE, which the instruction needs,
-        // is part of the x86_64 baseline. `wrapping_add` keeps the pointer arithmetic itself
-        // defined even past the end of an allocation.
-        unsafe {
-            _mm_prefetch::<_MM_HINT_T0>(start.cast());
-            _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(len / 2).cast());
-            _mm_prefetch::<_MM_HINT_T0>(start.wrapping_add(len - 1).cast());
-        }
+        // is part of the x86_64 baseline.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(address.cast()) };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (start, len);
+    let _ = address;
 }

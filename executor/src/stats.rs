@@ -38,7 +38,8 @@ pub struct LoopStats {
     pub remote_wakes: u64,
     /// Times the loop blocked its thread waiting for work.
     pub parks: u64,
-    /// Slots the task slab has room for (its memory follows this).
+    /// Slots the loop's task table has room for (its memory follows this; the name is
+    /// from when the table was a `slab::Slab`).
     pub slab_capacity: usize,
     /// Task ids waiting in the ready queue right now.
     pub ready_len: usize,

@@ -19,7 +19,7 @@
 //!
 //! * **local** — this thread is running the task's loop: check the task's `queued` flag in
 //!   its header and push the id onto the loop's ready queue directly (a `RefCell` and a
-//!   `VecDeque`; no slab lookup, no atomic read-modify-write);
+//!   `VecDeque`; no table lookup, no atomic read-modify-write);
 //! * **remote** — any other thread, or the loop is not running right now: push the id onto
 //!   the loop's lock-free queue and unpark the loop (see [`crate::remote`]).
 //!

@@ -5,7 +5,7 @@
 //!
 //! # Two counts
 //!
-//! * `Header::local_refs` counts the loop-side references (`TaskRef`s in the loop's slab
+//! * `Header::local_refs` counts the loop-side references (`TaskRef`s in the loop's task table
 //!   and ready queue, `CellRef`s in `Task` handles). They live on the loop's thread, so
 //!   the count is a plain `Cell`.
 //!   When it reaches zero the *body* — the future or the outcome, and the done callbacks,
@@ -74,7 +74,7 @@ use crate::waker::{self, WakerTarget};
 
 /// What the loop does to a task, whatever its future's type: one static table per future
 /// type, pointed to from the cell's waker target, so the loop's references and the ready
-/// queue hold a thin pointer (8 bytes) and reach these without a slab lookup.
+/// queue hold a thin pointer (8 bytes) and reach these without a table lookup.
 pub(crate) struct TaskVTable {
     /// Polls the future once, catching a panic. On `Finished` the outcome is stored and the
     /// future has been dropped; the caller then calls `complete`.
