@@ -114,8 +114,12 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
-        let expired =
-            expect_current("polling a looplet Timeout", |queue| queue.now()) >= this.deadline();
+        // Judged by the clock's last reading, as a `Sleep` judges "due" (see `sleep.rs`):
+        // no clock read per poll of a busy body. A deadline that passed since that reading
+        // is caught by the sleep's timer at the loop's next firing, which reads the clock.
+        let expired = expect_current("polling a looplet Timeout", |queue| {
+            queue.clock().last_read() >= this.deadline()
+        });
         let enclosing_expired = EXPIRED_OUTER_TIMEOUTS.with(Cell::get) > 0;
 
         let body = {
