@@ -3,8 +3,9 @@
 //! # The life of a task, in five steps
 //!
 //! 1. **Created.** [`create_task`] allocates one cell holding the task's header and future,
-//!    puts it in the loop's task table under a [`TaskId`] (slot + never-reused number), and pushes
-//!    the id onto the FIFO ready queue. The caller gets a [`Task<T>`] handle to the same cell.
+//!    puts it in the loop's task table under a [`TaskId`] (slot + never-reused number), and
+//!    pushes the id onto the FIFO ready queue. The caller gets a [`Task<T>`] handle to the
+//!    same cell.
 //! 2. **Polled.** Each tick polls only the ids that were ready when the tick began, with a
 //!    borrowed waker that names the task's id. No loop state is borrowed during the poll.
 //! 3. **Woken.** The waker is `Send + Sync`. On the loop's own thread it pushes the id onto

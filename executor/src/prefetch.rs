@@ -1,10 +1,11 @@
-//! Prefetch hints: ask the CPU to start loading a task cell the loop will touch soon.
+//! Prefetch hints: ask the CPU to start loading memory the loop will touch soon.
 //!
-//! A big batch visits cells in an order unrelated to where they sit in memory: a burst of
-//! timers fires in deadline order, and the tasks it wakes are then polled in that order. A
-//! batch of 50,000 such cells is far larger than the CPU's caches, so every visit would
-//! stall on a miss, one after the other. Naming the cell a few entries ahead lets those
-//! misses overlap with the work on the cells before it (measured in `docs/BENCHMARKS.md`).
+//! A big batch visits task cells, and their slots in the task table, in an order unrelated
+//! to where they sit in memory: a burst of timers fires in deadline order, and the tasks it
+//! wakes are then polled in that order. A batch of 50,000 such cells is far larger than the
+//! CPU's caches, so every visit would stall on a miss, one after the other. Naming the cell
+//! a few entries ahead lets those misses overlap with the work on the cells before it
+//! (measured in `docs/BENCHMARKS.md`).
 //!
 //! # Ground rules
 //!

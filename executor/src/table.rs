@@ -17,7 +17,7 @@
 //!   only by reading the entry, and the loop wants to prefetch the slot of a task it is
 //!   about to finish before it gets there (a cache miss per task when a burst of timers
 //!   wakes tasks in deadline order, not slot order). A `Vec` gives that address for
-//!   free, and the slots shrink from slab's 16 bytes to 8.
+//!   free, and a slot costs 12 bytes (8, and 4 on the vacant stack) instead of slab's 16.
 
 use crate::prefetch;
 use crate::task::TaskRef;
@@ -57,7 +57,13 @@ impl TaskTable {
     pub(crate) fn insert(&mut self, task: TaskRef) -> u32 {
         let slot = self.next_slot();
         match self.vacant.pop() {
-            Some(_) => self.slots[slot as usize] = Some(task),
+            Some(_) => {
+                let vacant = self.slots[slot as usize].replace(task);
+                debug_assert!(
+                    vacant.is_none(),
+                    "slot {slot} was on the vacant stack but held a task"
+                );
+            }
             None => {
                 self.slots.push(Some(task));
                 // Room for every slot to be vacant at once, reserved while the table grows
