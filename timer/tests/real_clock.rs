@@ -1,13 +1,14 @@
-//! Sleeps on a real clock, which a `Sleep` judges by the clock's last reading instead of a
-//! fresh one: what is due at once still completes at once, and what falls due later fires
-//! through the queue.
+//! Sleeps and timeouts on a real clock. A `Sleep` judges by the clock's last reading instead
+//! of a fresh one: what is due at once still completes at once, and what falls due later
+//! fires through the queue. A `Timeout` reads the clock at every poll, which a past deadline
+//! and the nested-timeout rule both need.
 
 use std::future::{pending, Future};
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use looplet_timer::{sleep, sleep_until, timeout, Clock, TimerQueue};
+use looplet_timer::{sleep, sleep_until, timeout, timeout_at, Clock, TimerQueue};
 
 fn poll<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
     future.poll(&mut Context::from_waker(Waker::noop()))
@@ -33,6 +34,17 @@ fn a_zero_timeout_fires_at_the_bodys_first_suspension() {
 }
 
 #[test]
+fn a_timeout_past_its_deadline_at_its_first_poll_fires_at_the_bodys_first_suspension() {
+    let queue = TimerQueue::new(Clock::new_real());
+    let _entered = queue.enter();
+    // Read from std's clock, after the queue's last reading: past by the time of the poll,
+    // though the queue has not seen it pass.
+    let deadline = std::time::Instant::now();
+    let result = poll(pin!(timeout_at(deadline, pending::<()>())));
+    assert!(matches!(result, Poll::Ready(Err(_))));
+}
+
+#[test]
 fn a_sleep_that_falls_due_after_the_last_reading_fires_at_the_next_fire_due() {
     let queue = TimerQueue::new(Clock::new_real());
     let _entered = queue.enter();
@@ -50,4 +62,33 @@ fn a_sleep_that_falls_due_after_the_last_reading_fires_at_the_next_fire_due() {
     assert_eq!(queue.fire_due(&mut due), 1, "fire_due reads the clock");
     assert!(poll(sleep.as_mut()).is_ready());
     assert!(queue.is_empty());
+}
+
+#[test]
+fn an_outer_timeout_that_expired_between_polls_still_reports_before_an_inner_one() {
+    let queue = TimerQueue::new(Clock::new_real());
+    let _entered = queue.enter();
+    let outer_deadline = looplet_timer::now() + Duration::from_micros(100);
+    let mut body_polls = 0;
+    let mut inner = None;
+    let body = std::future::poll_fn(|cx| {
+        body_polls += 1;
+        if body_polls == 1 {
+            // Let the outer deadline pass without reading the queue's clock (nothing here
+            // depends on how long that takes).
+            while std::time::Instant::now() <= outer_deadline {
+                std::hint::spin_loop();
+            }
+            return Poll::Pending;
+        }
+        // Expired at once: it must leave the report to the expired timeout around it.
+        let inner = inner.get_or_insert_with(|| Box::pin(timeout(Duration::ZERO, pending::<()>())));
+        inner
+            .as_mut()
+            .poll(cx)
+            .map(|_| "the inner timeout reported")
+    });
+    let mut outer = pin!(timeout_at(outer_deadline, body));
+    assert!(poll(outer.as_mut()).is_pending());
+    assert!(matches!(poll(outer.as_mut()), Poll::Ready(Err(_))));
 }
