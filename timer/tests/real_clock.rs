@@ -68,27 +68,36 @@ fn a_sleep_that_falls_due_after_the_last_reading_fires_at_the_next_fire_due() {
 fn an_outer_timeout_that_expired_between_polls_still_reports_before_an_inner_one() {
     let queue = TimerQueue::new(Clock::new_real());
     let _entered = queue.enter();
-    let outer_deadline = looplet_timer::now() + Duration::from_micros(100);
-    let mut body_polls = 0;
-    let mut inner = None;
-    let body = std::future::poll_fn(|cx| {
-        body_polls += 1;
-        if body_polls == 1 {
-            // Let the outer deadline pass without reading the queue's clock (nothing here
-            // depends on how long that takes).
-            while std::time::Instant::now() <= outer_deadline {
-                std::hint::spin_loop();
+    // The outer timeout's first poll must come before its deadline. How long that takes
+    // depends on the machine (valgrind is slow), so the margin grows until it does.
+    for margin_micros in [100, 1_000, 10_000, 100_000, 1_000_000] {
+        let outer_deadline = looplet_timer::now() + Duration::from_micros(margin_micros);
+        let mut body_polls = 0;
+        let mut inner = None;
+        let body = std::future::poll_fn(|cx| {
+            body_polls += 1;
+            if body_polls == 1 {
+                // Let the outer deadline pass without reading the queue's clock (nothing
+                // here depends on how long that takes).
+                while std::time::Instant::now() <= outer_deadline {
+                    std::hint::spin_loop();
+                }
+                return Poll::Pending;
             }
-            return Poll::Pending;
+            // Expired at once: it must leave the report to the expired timeout around it.
+            let inner =
+                inner.get_or_insert_with(|| Box::pin(timeout(Duration::ZERO, pending::<()>())));
+            inner
+                .as_mut()
+                .poll(cx)
+                .map(|_| "the inner timeout reported")
+        });
+        let mut outer = pin!(timeout_at(outer_deadline, body));
+        if poll(outer.as_mut()).is_ready() {
+            continue; // the deadline passed before the first poll: try a longer margin
         }
-        // Expired at once: it must leave the report to the expired timeout around it.
-        let inner = inner.get_or_insert_with(|| Box::pin(timeout(Duration::ZERO, pending::<()>())));
-        inner
-            .as_mut()
-            .poll(cx)
-            .map(|_| "the inner timeout reported")
-    });
-    let mut outer = pin!(timeout_at(outer_deadline, body));
-    assert!(poll(outer.as_mut()).is_pending());
-    assert!(matches!(poll(outer.as_mut()), Poll::Ready(Err(_))));
+        assert!(matches!(poll(outer.as_mut()), Poll::Ready(Err(_))));
+        return;
+    }
+    panic!("the outer timeout's first poll never came before its deadline, even 1 s ahead");
 }
