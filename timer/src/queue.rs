@@ -289,7 +289,6 @@ impl TimerQueue {
         self.id
     }
 
-    /// A fresh sequence number; handed out when a timer is created.
     /// Whether a timer registered here with `deadline` has been fired. A `Sleep` asks this
     /// before it looks at its slot: the last firing took out every timer due by its clock
     /// reading, and no timer registers with a deadline already past that reading (it
@@ -299,6 +298,7 @@ impl TimerQueue {
         deadline <= self.fired_through.get()
     }
 
+    /// A fresh sequence number; handed out when a timer is created.
     pub(crate) fn next_sequence(&self) -> NonZeroU64 {
         let sequence = self.next_sequence.get();
         // At a billion timers a second, 584 years.

@@ -5,9 +5,9 @@
 //!
 //! # Two counts
 //!
-//! * `Header::local_refs` counts the loop-side references (`TaskRef`s in the loop's task table
-//!   and ready queue, `CellRef`s in `Task` handles). They live on the loop's thread, so
-//!   the count is a plain `Cell`.
+//! * `Header::local_refs` counts the loop-side references (`TaskRef`s in the loop's task
+//!   table and ready queue, `CellRef`s in `Task` handles). They live on the loop's thread,
+//!   so the count is a plain `Cell`.
 //!   When it reaches zero the *body* — the future or the outcome, and the done callbacks,
 //!   the `!Send` parts — is emptied right there, on the loop's thread.
 //! * `WakerTarget::refs` (see [`crate::waker`]) counts owned wakers plus one unit for the

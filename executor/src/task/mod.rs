@@ -3,8 +3,8 @@
 //!
 //! # Who owns what
 //!
-//! * The loop's task table holds a [`TaskRef`] while the task is live (not yet done), and each
-//!   ready-queue entry holds another while the task waits there.
+//! * The loop's task table holds a [`TaskRef`] while the task is live (not yet done), and
+//!   each ready-queue entry holds another while the task waits there.
 //! * Each [`Task<T>`](crate::Task) handle holds a typed reference to the same cell.
 //! * Both are counted in the cell's header, on the loop's thread. When the last goes, the
 //!   future or outcome is dropped there and then (see `cell`).
