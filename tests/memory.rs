@@ -1,6 +1,6 @@
 //! Flat memory: a million tasks — awaited, detached, cancelled, sleeping, with callbacks —
 //! spawned and finished on one loop leave nothing behind. Checked two ways: the loop's own
-//! counters (`stats()`: live tasks, slab capacity, ready queue, timer heap) and the bytes the
+//! counters (`stats()`: live tasks, task-table capacity, ready queue, timer heap) and the bytes the
 //! process holds, counted by this test binary's global allocator.
 //!
 //! This file holds one test on purpose: the allocator counts every thread of the binary.
@@ -146,11 +146,11 @@ fn a_million_tasks_spawned_and_finished_leave_memory_flat() {
         );
         assert_eq!(
             end.slab_capacity, after_warmup.stats.slab_capacity,
-            "the task slab stopped growing after the first waves"
+            "the task table stopped growing after the first waves"
         );
         assert!(
             end.slab_capacity <= 2 * peak_live.max(WAVE),
-            "slab capacity {} for at most {peak_live} live tasks",
+            "task table capacity {} for at most {peak_live} live tasks",
             end.slab_capacity
         );
         let growth = at_end.bytes - after_warmup.bytes;
