@@ -1,7 +1,7 @@
 //! Flat memory: a million tasks — awaited, detached, cancelled, sleeping, with callbacks —
 //! spawned and finished on one loop leave nothing behind. Checked two ways: the loop's own
-//! counters (`stats()`: live tasks, task-table capacity, ready queue, timer heap) and the bytes the
-//! process holds, counted by this test binary's global allocator.
+//! counters (`stats()`: live tasks, task-table capacity, ready queue, timer heap) and the
+//! bytes the process holds, counted by this test binary's global allocator.
 //!
 //! This file holds one test on purpose: the allocator counts every thread of the binary.
 
