@@ -482,19 +482,16 @@ mod tests {
         let log = Arc::new(Mutex::new(Vec::new()));
         let start = queue.now();
         // A live timer keeps the queue from restarting empty when `cancelled` goes.
-        let mut keeper = Box::pin(crate::sleep_until(start + Duration::from_secs(100)));
-        assert!(!poll(&mut keeper, &recorder(2, &log)));
+        let _keeper = registered(start, 100, 2, &log);
         let sequence = queue.next_sequence.get();
-        let mut cancelled = Box::pin(crate::sleep_until(start + Duration::from_secs(1)));
-        assert!(!poll(&mut cancelled, &recorder(0, &log)));
+        let cancelled = registered(start, 1, 0, &log);
         // Dropping it leaves a dead entry in the heap until its deadline, 1 s away.
         drop(cancelled);
         // 2^32 timers later, a timer with the same low sequence bits.
         queue
             .next_sequence
             .set(sequence.checked_add(1 << 32).unwrap());
-        let mut later = Box::pin(crate::sleep_until(start + Duration::from_secs(10)));
-        assert!(!poll(&mut later, &recorder(1, &log)));
+        let mut later = registered(start, 10, 1, &log);
         assert_eq!(queue.stats().heap_len, 3, "the dead entry is still there");
 
         queue.clock().advance(Duration::from_secs(1));
@@ -504,6 +501,19 @@ mod tests {
         assert_eq!(fire(&queue), 1);
         assert_eq!(*log.lock().unwrap(), [1]);
         assert!(poll(&mut later, &recorder(1, &log)));
+    }
+
+    /// A sleep until `secs` after `start`, polled once (which registers it) with a waker
+    /// that logs `name`.
+    fn registered(
+        start: Instant,
+        secs: u64,
+        name: usize,
+        log: &Arc<Mutex<Vec<usize>>>,
+    ) -> Pin<Box<crate::Sleep>> {
+        let mut sleep = Box::pin(crate::sleep_until(start + Duration::from_secs(secs)));
+        assert!(!poll(&mut sleep, &recorder(name, log)));
+        sleep
     }
 
     /// The slot behind the top heap entry.
@@ -517,17 +527,14 @@ mod tests {
         let _entered = queue.enter();
         let log = Arc::new(Mutex::new(Vec::new()));
         let start = queue.now();
-        let mut keeper = Box::pin(crate::sleep_until(start + Duration::from_secs(100)));
-        assert!(!poll(&mut keeper, &recorder(0, &log)));
-        let mut cancelled = Box::pin(crate::sleep_until(start + Duration::from_secs(1)));
-        assert!(!poll(&mut cancelled, &recorder(1, &log)));
+        let _keeper = registered(start, 100, 0, &log);
+        let cancelled = registered(start, 1, 1, &log);
         let tombstone = top_slot(&queue);
         drop(cancelled);
         assert_eq!(queue.len(), 1);
         assert_eq!(queue.state.borrow().slots.len(), 2, "the tombstone stays");
 
-        let mut second = Box::pin(crate::sleep_until(start + Duration::from_secs(2)));
-        assert!(!poll(&mut second, &recorder(2, &log)));
+        let _second = registered(start, 2, 2, &log);
         assert_eq!(
             queue.state.borrow().slots.len(),
             3,
@@ -539,8 +546,7 @@ mod tests {
         assert_eq!(queue.state.borrow().slots.len(), 2);
         assert_eq!(queue.stats().heap_len, 2);
         // Now the slot is free for the next timer.
-        let mut third = Box::pin(crate::sleep_until(start + Duration::from_secs(1)));
-        assert!(!poll(&mut third, &recorder(3, &log)));
+        let _third = registered(start, 1, 3, &log);
         assert_eq!(top_slot(&queue), tombstone);
         queue.clock().advance(Duration::from_secs(2));
         assert_eq!(fire(&queue), 2);
@@ -553,10 +559,8 @@ mod tests {
         let _entered = queue.enter();
         let log = Arc::new(Mutex::new(Vec::new()));
         let start = queue.now();
-        let mut keeper = Box::pin(crate::sleep_until(start + Duration::from_secs(100)));
-        assert!(!poll(&mut keeper, &recorder(0, &log)));
-        let mut sleep = Box::pin(crate::sleep_until(start + Duration::from_secs(1)));
-        assert!(!poll(&mut sleep, &recorder(1, &log)));
+        let _keeper = registered(start, 100, 0, &log);
+        let mut sleep = registered(start, 1, 1, &log);
         let old_slot = top_slot(&queue);
 
         sleep.as_mut().reset(start + Duration::from_secs(3));
