@@ -241,6 +241,10 @@ impl Core {
             polls: self.counters.polls.get(),
             local_wakes: self.counters.local_wakes.get(),
             remote_wakes: self.counters.remote_wakes.get(),
+            remote_queue_len: self
+                .remote
+                .woken_pushed()
+                .saturating_sub(self.remote_taken.woken.get()),
             parks: self.counters.parks.get(),
             cached_cells: self.cell_cache.borrow().len(),
         }
@@ -356,10 +360,11 @@ impl Core {
         true
     }
 
-    /// Queues task `id` from the loop's own thread, running or not.
-    pub(crate) fn schedule(&self, id: TaskId) {
-        if !self.schedule_local(id) {
-            self.remote.wake(id);
+    /// Queues the task whose waker target is `target`, from the loop's own thread, running
+    /// or not.
+    pub(crate) fn schedule(&self, target: &WakerTarget) {
+        if !self.schedule_local(target.id()) {
+            target.wake_remotely();
         }
     }
 
@@ -601,6 +606,7 @@ impl Core {
                 break;
             };
             bump(&self.remote_taken.woken);
+            self.left_remote_queue(id);
             // Nothing is borrowed between ticks, so `Busy` cannot happen here.
             if self.enqueue(id) == Enqueued::Queued {
                 bump(&self.counters.remote_wakes);
@@ -614,6 +620,22 @@ impl Core {
             };
             bump(&self.remote_taken.jobs);
             job();
+        }
+    }
+
+    /// Clears the remote-queued flag of task `id`, just popped from the remote queue, so
+    /// that its next remote wake queues it again (see [`crate::remote`]). A task that is
+    /// gone has no flag that matters.
+    fn left_remote_queue(&self, id: TaskId) {
+        if id == TaskId::MAIN {
+            self.remote.main_left_queue();
+            return;
+        }
+        let sched = self.sched.borrow();
+        if let Some(task) = sched.tasks.get(id.slot) {
+            if task.waker_target().id() == id {
+                task.waker_target().left_remote_queue();
+            }
         }
     }
 

@@ -12,6 +12,22 @@
 //! (the loop does not park), or the pusher flipped the flag after the loop cleared it (the
 //! pusher unparks, and the park returns at once). All four operations are `SeqCst`.
 //!
+//! # At most once in the queue
+//!
+//! A task's id is in `woken` at most once, however many threads wake it and however often:
+//! memory under a wake storm is bounded by the number of tasks. Each task has a word whose
+//! [`REMOTE_QUEUED`] bit says its id is in the queue (the top bit of its waker target's
+//! `refs`, see [`crate::waker`]); the future given to `run` has `main_queued` here.
+//!
+//! * A waker sets the bit (`fetch_or`) and pushes only if it was clear.
+//! * The loop pops the id and clears the bit (`fetch_and`) *before* it polls the task.
+//!
+//! No wake is lost. A waker that finds the bit set came before the loop's clear in the
+//! word's order, so the clear (`AcqRel`) sees everything the waker did before waking, and
+//! the poll that follows the clear sees it too. A waker that comes after the clear finds the
+//! bit clear and pushes again. A task that is gone by the time its id is popped is skipped;
+//! its bit stays set, which stops pushes for a cell that no longer matters.
+//!
 //! # Bounded drains
 //!
 //! Every push bumps a counter (`woken_pushed`, `jobs_pushed`) right after it lands. The
@@ -27,12 +43,16 @@
 //! and then reads `closed`; if it sees the loop closed it drains the jobs itself. Either way
 //! every job is dropped by someone, and dropping a job tells its waiter the loop is gone.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::thread::Thread;
 
 use crossbeam_queue::SegQueue;
 
 use crate::task::TaskId;
+
+/// The bit of a task's queue word that says its id is in `woken` (module docs, "At most
+/// once in the queue"). The word's other bits belong to its owner.
+pub(crate) const REMOTE_QUEUED: u32 = 1 << 31;
 
 /// Work submitted from another thread, run on the loop's thread.
 pub(crate) type Job = Box<dyn FnOnce() + Send>;
@@ -40,6 +60,8 @@ pub(crate) type Job = Box<dyn FnOnce() + Send>;
 pub(crate) struct Remote {
     woken: SegQueue<TaskId>,
     jobs: SegQueue<Job>,
+    /// The queue word of the future given to `run`, which has no cell.
+    main_queued: AtomicU32,
     thread: Thread,
     /// `true` while the loop is awake or an unpark is already on its way; see module docs.
     notified: AtomicBool,
@@ -55,6 +77,7 @@ impl Remote {
         Remote {
             woken: SegQueue::new(),
             jobs: SegQueue::new(),
+            main_queued: AtomicU32::new(0),
             thread,
             notified: AtomicBool::new(true),
             woken_pushed: AtomicU64::new(0),
@@ -63,9 +86,13 @@ impl Remote {
         }
     }
 
-    /// Queues a wake of `id` for the loop; a no-op once the loop has closed.
-    pub(crate) fn wake(&self, id: TaskId) {
+    /// Queues a wake of task `id`, whose queue word is `queued`, unless its id is in the
+    /// queue already; a no-op once the loop has closed.
+    pub(crate) fn wake(&self, id: TaskId, queued: &AtomicU32) {
         if self.closed.load(Ordering::SeqCst) {
+            return;
+        }
+        if queued.fetch_or(REMOTE_QUEUED, Ordering::AcqRel) & REMOTE_QUEUED != 0 {
             return;
         }
         self.woken.push(id);
@@ -88,6 +115,16 @@ impl Remote {
         }
         self.notify();
         Ok(())
+    }
+
+    /// Queues a wake of the future given to `run`; see [`Remote::wake`].
+    pub(crate) fn wake_main(&self) {
+        self.wake(TaskId::MAIN, &self.main_queued);
+    }
+
+    /// Called by the loop for a popped [`TaskId::MAIN`], before it polls the main future.
+    pub(crate) fn main_left_queue(&self) {
+        self.main_queued.fetch_and(!REMOTE_QUEUED, Ordering::AcqRel);
     }
 
     pub(crate) fn notify(&self) {

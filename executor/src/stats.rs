@@ -36,6 +36,10 @@ pub struct LoopStats {
     /// Wakes that arrived through the thread-safe queue and queued a task (or the future
     /// given to `run`).
     pub remote_wakes: u64,
+    /// Wakes waiting in the thread-safe queue right now. A task is there at most once, so
+    /// this never exceeds the live tasks plus one (the future given to `run`), however
+    /// many wakes other threads send.
+    pub remote_queue_len: u64,
     /// Times the loop blocked its thread waiting for work.
     pub parks: u64,
     /// Slots the loop's task table has room for (its memory follows this; the name is

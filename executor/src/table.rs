@@ -160,13 +160,13 @@ mod tests {
             crate::yield_now().await;
             let core = context::expect_current("the test");
             assert_eq!(core.stats().ready_len, 0);
-            core.schedule(stale);
+            assert!(core.schedule_local(stale));
             assert_eq!(
                 core.stats().ready_len,
                 0,
                 "the stale id woke the slot's new task"
             );
-            core.schedule(second.id());
+            assert!(core.schedule_local(second.id()));
             assert_eq!(core.stats().ready_len, 1);
         });
     }

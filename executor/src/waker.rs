@@ -51,7 +51,7 @@ use futures_task::ArcWake;
 
 use crate::context;
 use crate::event_loop::Core;
-use crate::remote::Remote;
+use crate::remote::{Remote, REMOTE_QUEUED};
 use crate::task::{TaskId, TaskVTable};
 
 /// The part of a task cell that wakers use, from any thread; the first field of every cell.
@@ -61,10 +61,15 @@ pub(crate) struct WakerTarget {
     vtable: &'static TaskVTable,
     number: u64,
     slot: u32,
-    /// Owned wakers alive, plus one while any loop-side reference exists. The cell's memory
-    /// is freed when it reaches zero.
+    /// The low 31 bits ([`COUNT`]): owned wakers alive, plus one while any loop-side
+    /// reference exists; the cell's memory is freed when they reach zero. The top bit
+    /// ([`REMOTE_QUEUED`]): the task's id is in its loop's remote queue. One word, so the
+    /// flag costs the cell no bytes.
     refs: AtomicU32,
 }
+
+/// The bits of `WakerTarget::refs` that count units.
+const COUNT: u32 = !REMOTE_QUEUED;
 
 impl WakerTarget {
     /// A target with the loop side's unit of `refs` and no waker yet.
@@ -91,6 +96,17 @@ impl WakerTarget {
             slot: self.slot,
             number: self.number,
         }
+    }
+
+    /// Wakes the task through its loop's remote queue, where it is queued at most once.
+    pub(crate) fn wake_remotely(&self) {
+        self.remote.wake(self.id(), &self.refs);
+    }
+
+    /// Called by the loop when it pops this task's id from the remote queue, before it
+    /// polls the task (see [`crate::remote`], "At most once in the queue").
+    pub(crate) fn left_remote_queue(&self) {
+        self.refs.fetch_and(!REMOTE_QUEUED, Ordering::AcqRel);
     }
 }
 
@@ -124,7 +140,9 @@ pub(crate) unsafe fn release(target: NonNull<WakerTarget>) {
     // A count of one is the caller's unit alone: no waker exists, and none can be made
     // without a unit to clone from, so the read-modify-write can be skipped. `Acquire` on
     // both paths orders every other holder's last use of the cell before the free.
-    if refs.load(Ordering::Acquire) == 1 || refs.fetch_sub(1, Ordering::AcqRel) == 1 {
+    // The remote-queued bit may be set either way: only the count decides.
+    if refs.load(Ordering::Acquire) & COUNT == 1 || refs.fetch_sub(1, Ordering::AcqRel) & COUNT == 1
+    {
         // SAFETY: that was the last unit: nobody else can reach the cell, so it is freed
         // once, by the function its own type installed.
         unsafe { (target.as_ref().vtable.free)(target) };
@@ -146,9 +164,9 @@ unsafe fn task_waker_clone(data: *const ()) -> RawWaker {
     // SAFETY: the waker being cloned holds a unit (or is lent under a loop-side reference).
     let target = unsafe { &*data.cast::<WakerTarget>() };
     // `Relaxed` as in `Arc::clone`: the new unit is taken from one the caller already holds.
-    if target.refs.fetch_add(1, Ordering::Relaxed) > i32::MAX as u32 {
-        // Two billion live clones of one waker is a leak in the caller; wrapping would free
-        // the cell under live wakers, so stop as `Arc` does.
+    if target.refs.fetch_add(1, Ordering::Relaxed) & COUNT > COUNT / 2 {
+        // A billion live clones of one waker is a leak in the caller; letting the count run
+        // into the flag bit would free the cell under live wakers, so stop as `Arc` does.
         std::process::abort();
     }
     RawWaker::new(data, &TASK_WAKER_VTABLE)
@@ -165,11 +183,14 @@ unsafe fn task_waker_wake(data: *const ()) {
 unsafe fn task_waker_wake_by_ref(data: *const ()) {
     // SAFETY: as in `task_waker_clone`.
     let target = unsafe { &*data.cast::<WakerTarget>() };
-    wake_by(&target.remote, target.id(), |core| {
-        // SAFETY: `wake_by` calls this only on the thread running the task's loop, and this
-        // waker's unit keeps the cell allocated for the call (module docs, "Safety").
+    let woke_locally = on_loop_thread(&target.remote, |core| {
+        // SAFETY: this runs only on the thread running the task's loop, and this waker's
+        // unit keeps the cell allocated for the call (module docs, "Safety").
         unsafe { core.schedule_woken(NonNull::new_unchecked(data.cast_mut().cast())) }
     });
+    if !woke_locally {
+        target.wake_remotely();
+    }
 }
 
 unsafe fn task_waker_drop(data: *const ()) {
@@ -194,21 +215,16 @@ impl MainWaker {
 
 impl ArcWake for MainWaker {
     fn wake_by_ref(arc_self: &Arc<Self>) {
-        wake(&arc_self.remote, TaskId::MAIN);
+        let remote = &arc_self.remote;
+        if !on_loop_thread(remote, |core| core.schedule_local(TaskId::MAIN)) {
+            remote.wake_main();
+        }
     }
 }
 
-/// Schedules task `id` of the loop behind `remote`, by whichever path is open from here.
-pub(crate) fn wake(remote: &Arc<Remote>, id: TaskId) {
-    wake_by(remote, id, |core| core.schedule_local(id));
-}
-
-/// The choice of wake path: `local` when this thread is running the loop behind `remote`
-/// (it returns `false` if the loop's state is borrowed right now), else the remote queue.
-fn wake_by(remote: &Arc<Remote>, id: TaskId, local: impl FnOnce(&Core) -> bool) {
-    let woke_locally =
-        context::with_current(|core| core.is_same_loop(remote) && local(core)).unwrap_or(false);
-    if !woke_locally {
-        remote.wake(id);
-    }
+/// The choice of wake path: runs `local` when this thread is running the loop behind
+/// `remote`, and returns what it did (`false` if the loop's state is borrowed right now);
+/// `false` means the caller takes the remote queue.
+fn on_loop_thread(remote: &Arc<Remote>, local: impl FnOnce(&Core) -> bool) -> bool {
+    context::with_current(|core| core.is_same_loop(remote) && local(core)).unwrap_or(false)
 }

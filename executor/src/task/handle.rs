@@ -96,7 +96,7 @@ impl<T> Task<T> {
             // A handle lives on its loop's thread, so the local path is always open; with
             // the loop gone there is nothing left to cancel.
             if let Some(core) = crate::context::loop_owning(self.cell.waker_target().remote()) {
-                core.schedule(self.id());
+                core.schedule(self.cell.waker_target());
             }
         }
         true
