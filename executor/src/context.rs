@@ -10,8 +10,19 @@
 //! the rare calls that need a task's loop between two runs: a `Task` handle used after
 //! `Runner::run` returned. Tasks do not keep a pointer to their loop for those: eight bytes
 //! in every task for a path that few take.
+//!
+//! # Thread exit
+//!
+//! A `Runner` may live in a `thread_local!`, or in a value that another thread-local drops:
+//! then it closes while the thread's thread-locals are being destroyed, in an order nobody
+//! controls. Both of this module's thread-locals therefore have no drop glue (their
+//! contents sit in `ManuallyDrop`), and a thread-local without drop glue is never marked
+//! destroyed: running, closing, waking and freeing work during thread exit as anywhere
+//! else. Nothing leaks for it: `CURRENT` is emptied by the guard that filled it, and
+//! `ALIVE` gives its memory back when the last loop of the thread is dropped.
 
 use std::cell::RefCell;
+use std::mem::ManuallyDrop;
 use std::rc::{Rc, Weak};
 use std::sync::Arc;
 
@@ -21,18 +32,32 @@ use crate::event_loop::Core;
 use crate::remote::Remote;
 
 thread_local! {
-    static CURRENT: RefCell<Option<Rc<Core>>> = const { RefCell::new(None) };
-    /// The loops made on this thread; dead entries are pruned at each registration.
-    static ALIVE: RefCell<Vec<Weak<Core>>> = const { RefCell::new(Vec::new()) };
+    /// The running loop; set and emptied only by [`EnterGuard`] (module docs, "Thread exit").
+    static CURRENT: RefCell<ManuallyDrop<Option<Rc<Core>>>> =
+        const { RefCell::new(ManuallyDrop::new(None)) };
+    /// The loops made on this thread; dead entries are pruned at each registration and
+    /// when a loop is dropped (module docs, "Thread exit").
+    static ALIVE: RefCell<ManuallyDrop<Vec<Weak<Core>>>> =
+        const { RefCell::new(ManuallyDrop::new(Vec::new())) };
 }
 
 /// Records a new loop as alive on this thread (a loop never leaves its thread: `Core` is
 /// `!Send`).
 pub(crate) fn register(core: &Rc<Core>) {
-    ALIVE.with(|alive| {
-        let mut alive = alive.borrow_mut();
+    ALIVE.with_borrow_mut(|alive| {
         alive.retain(|core| core.strong_count() > 0);
         alive.push(Rc::downgrade(core));
+    });
+}
+
+/// Forgets the loops of this thread that are gone; called as each loop is dropped, so the
+/// list's memory is given back when the thread's last loop goes.
+pub(crate) fn prune_dead_loops() {
+    ALIVE.with_borrow_mut(|alive| {
+        alive.retain(|core| core.strong_count() > 0);
+        if alive.is_empty() {
+            **alive = Vec::new();
+        }
     });
 }
 
@@ -43,16 +68,12 @@ pub(crate) fn loop_owning(remote: &Arc<Remote>) -> Option<Rc<Core>> {
     if let Some(core) = running.flatten() {
         return Some(core);
     }
-    ALIVE
-        .try_with(|alive| {
-            let alive = alive.borrow();
-            alive
-                .iter()
-                .filter_map(Weak::upgrade)
-                .find(|core| core.is_same_loop(remote))
-        })
-        .ok()
-        .flatten()
+    ALIVE.with_borrow(|alive| {
+        alive
+            .iter()
+            .filter_map(Weak::upgrade)
+            .find(|core| core.is_same_loop(remote))
+    })
 }
 
 /// Keeps a loop current on this thread until dropped.
@@ -64,19 +85,18 @@ impl Drop for EnterGuard {
     fn drop(&mut self) {
         // Take the loop out first and drop it after the borrow ends: dropping a `Core` may
         // run arbitrary `Drop` code that asks for the current loop.
-        let previous = CURRENT.try_with(|current| current.borrow_mut().take());
+        let previous = CURRENT.with_borrow_mut(|current| current.take());
         drop(previous);
     }
 }
 
 /// Makes `core` the running loop, or returns `None` if another loop already runs here.
 pub(crate) fn try_enter(core: &Rc<Core>) -> Option<EnterGuard> {
-    let entered = CURRENT.with(|current| {
-        let mut current = current.borrow_mut();
+    let entered = CURRENT.with_borrow_mut(|current| {
         if current.is_some() {
             return false;
         }
-        *current = Some(Rc::clone(core));
+        **current = Some(Rc::clone(core));
         true
     });
     entered.then(|| EnterGuard {
@@ -99,10 +119,7 @@ pub(crate) fn enter(core: &Rc<Core>) -> EnterGuard {
 /// Runs `f` with the running loop, or returns `None` when no loop runs on this thread.
 #[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<Core>) -> R) -> Option<R> {
-    CURRENT
-        .try_with(|current| current.borrow().as_ref().map(f))
-        .ok()
-        .flatten()
+    CURRENT.with_borrow(|current| current.as_ref().map(f))
 }
 
 /// The running loop, or a panic that names `what` and the fix.

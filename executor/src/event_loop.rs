@@ -751,3 +751,9 @@ impl Core {
         self.release_burst_memory();
     }
 }
+
+impl Drop for Core {
+    fn drop(&mut self) {
+        context::prune_dead_loops();
+    }
+}

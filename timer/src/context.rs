@@ -7,13 +7,18 @@
 
 use std::cell::RefCell;
 use std::marker::PhantomData;
+use std::mem::ManuallyDrop;
 use std::rc::Rc;
 use std::time::Instant;
 
 use crate::TimerQueue;
 
 thread_local! {
-    static CURRENT: RefCell<Option<Rc<TimerQueue>>> = const { RefCell::new(None) };
+    /// Set and restored only by [`EnterGuard`]. No drop glue (`ManuallyDrop`), so it is never
+    /// marked destroyed: a loop closing during thread exit (a `Runner` kept in a
+    /// `thread_local!`) still reaches its queue. The guards leave it empty, so nothing leaks.
+    static CURRENT: RefCell<ManuallyDrop<Option<Rc<TimerQueue>>>> =
+        const { RefCell::new(ManuallyDrop::new(None)) };
 }
 
 /// Keeps a [`TimerQueue`] current on this thread until dropped.
@@ -30,12 +35,15 @@ pub struct EnterGuard {
 impl Drop for EnterGuard {
     fn drop(&mut self) {
         let previous = self.previous.take();
-        let _ = CURRENT.try_with(|current| *current.borrow_mut() = previous);
+        let replaced =
+            CURRENT.with_borrow_mut(|current| std::mem::replace(&mut **current, previous));
+        // Dropped after the borrow ends: dropping a queue drops wakers, which may reach here.
+        drop(replaced);
     }
 }
 
 pub(crate) fn enter(queue: Rc<TimerQueue>) -> EnterGuard {
-    let previous = CURRENT.with(|current| current.borrow_mut().replace(queue));
+    let previous = CURRENT.with_borrow_mut(|current| current.replace(queue));
     EnterGuard {
         previous,
         _not_send: PhantomData,
@@ -44,10 +52,7 @@ pub(crate) fn enter(queue: Rc<TimerQueue>) -> EnterGuard {
 
 /// Runs `f` with this thread's current queue, or returns `None` when no loop is running.
 pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<TimerQueue>) -> R) -> Option<R> {
-    CURRENT
-        .try_with(|current| current.borrow().as_ref().map(f))
-        .ok()
-        .flatten()
+    CURRENT.with_borrow(|current| current.as_ref().map(f))
 }
 
 /// Like [`with_current`], but panics with a message naming the fix when no loop is running.

@@ -93,10 +93,13 @@ impl<T> Task<T> {
             return false;
         }
         if !header.cancel_requested.replace(true) {
-            // A handle lives on its loop's thread, so the local path is always open; with
-            // the loop gone there is nothing left to cancel.
-            if let Some(core) = crate::context::loop_owning(self.cell.waker_target().remote()) {
-                core.schedule(self.cell.waker_target());
+            // A handle lives on its loop's thread, so the local path is open whenever the
+            // loop can be found; otherwise the remote queue reaches it (and does nothing if
+            // the loop is gone).
+            let target = self.cell.waker_target();
+            match crate::context::loop_owning(target.remote()) {
+                Some(core) => core.schedule(target),
+                None => target.wake_remotely(),
             }
         }
         true
