@@ -150,7 +150,7 @@ fn a_waker_dropped_during_thread_local_destruction_after_its_loop_is_harmless() 
         static WAKER: RefCell<HoldsAWaker> = const { RefCell::new(HoldsAWaker(None)) };
     }
     std::thread::spawn(|| {
-        let task = looplet_executor::run(async {
+        looplet_executor::run(async {
             let task = create_task(std::future::poll_fn(|cx| {
                 WAKER.with(|slot| slot.borrow_mut().0 = Some(cx.waker().clone()));
                 std::task::Poll::<()>::Pending
