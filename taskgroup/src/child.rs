@@ -37,7 +37,7 @@ use std::task::{Context, Poll};
 use looplet_executor::{Task, TaskError, TaskId};
 
 use crate::error::BoxError;
-use crate::group::Shared;
+use crate::shared::{ChildControl, Shared};
 
 /// What a child of a [`TaskGroup`](crate::TaskGroup) may return: `()` for a child that
 /// cannot fail, or `Result<T, E>` for one that can, with any `E` that converts into a
@@ -88,18 +88,6 @@ mod sealed {
     pub trait Sealed {}
     impl Sealed for () {}
     impl<T, E> Sealed for Result<T, E> {}
-}
-
-/// What the group needs from a child, whatever its value's type.
-pub(crate) trait ChildControl {
-    /// The child's task id; its number orders the children by creation.
-    fn id(&self) -> TaskId;
-
-    /// Asks the loop to cancel the child; whether it was still pending.
-    fn cancel(&self) -> bool;
-
-    /// Makes sure the group's done callback is on the child's task; see the module docs.
-    fn watch(&self);
 }
 
 /// The child's one `Task` handle, shared by the group and the `ChildTask`s.

@@ -43,7 +43,7 @@ use std::rc::Rc;
 use std::task::Poll;
 
 use crate::child::ChildOutput;
-use crate::group::Shared;
+use crate::shared::Shared;
 
 /// How far a child's future has got, as its report sees it.
 ///

@@ -3,271 +3,27 @@
 //!
 //! # Who owns what
 //!
-//! * `Shared` (behind an `Rc`) *is* the group: its [`GroupState`], the registry of live
-//!   children, the errors and the first panic, and the waker of the [`Scope`] that waits for
-//!   it. [`TaskGroup`] handles are clones of that `Rc`; so is the future of every child
-//!   (`child_future`, which reports the child's end). The one done callback the group adds to
-//!   a child that panicked or failed holds it weakly.
-//! * The registry is a slab of live children's handles. A child enters it in
-//!   [`TaskGroup::try_create_task`], at a key its future reserved, and leaves it when its
-//!   future returns or is dropped (`child_future.rs`) — so "live children" is exactly the
-//!   registry's length. A slab reuses freed keys, so its order is not creation order; the
-//!   one walk that needs that order, cancelling "every child" in `Shared::abort`, sorts by
-//!   task number.
+//! * The group's record — its state, its live children, its errors and first panic — is
+//!   `Shared` (`shared.rs`), behind an `Rc`. A [`TaskGroup`] handle is a clone of that `Rc`.
 //! * The [`Scope`] future owns the body (boxed, polled in place) and, once the body is done,
-//!   its value or error. It alone turns the group's record into the scope's output.
-//! * `Shared`'s cells are borrowed for the few lines that read or write them, never across a
-//!   poll of the body, a `Drop` of user data, a waker call or a `cancel()`: user code running
-//!   there may create tasks in the group or cancel it. A handle taken out of the registry is
-//!   dropped only after the borrow ends.
-//!
-//! # Life cycle
-//!
-//! ```text
-//!          Shared::abort: a child failed or panicked (end of batch),
-//!          the body failed or panicked, cancel(), the Scope dropped
-//!   Open ──────────────────────────────────────────────▶ ShuttingDown
-//!     │                                                       │
-//!     │ Scope::finish: body done, no child left               │ Scope::finish, or the last
-//!     ▼                                                       ▼ child of a dropped Scope ends
-//!   Closed ◀──────────────────────────────────────────────────┘
-//! ```
-//!
-//! * **Open**: children run; `create_task` adds more.
-//! * **ShuttingDown**: every child has been asked to cancel and the body is dropped at its
-//!   next suspension. `create_task` still returns a task, cancelled before its first poll.
-//! * **Closed**: the scope has returned. `create_task` is an error ([`CreateTaskError`]).
-//!
-//! # Why a child's failure aborts the group only at the end of the loop's batch
-//!
-//! asyncio learns of a failed child through a done callback that the loop schedules with
-//! `call_soon`: every task already ready in the same loop iteration still runs first. So
-//! when two children fail at the same instant, both errors are reported. looplet runs done
-//! callbacks right after the task ends, so the group does not abort there: a child that
-//! failed or panicked gets the group's done callback, which adds one more callback to the
-//! (finished) child; the executor never runs that one inline but queues it for the end of
-//! the current batch — asyncio's `call_soon`. The body failing, a panic in the body and
-//! [`TaskGroup::cancel`] abort at once, as asyncio's `__aexit__` and `TaskGroup.cancel` do.
+//!   its value or error. It alone turns the group's record into the scope's output: it
+//!   closes the group when it returns, and asks every child to cancel when it is dropped.
+//! * No cell of the record is borrowed while the body is polled or dropped: the body may
+//!   create tasks in the group or cancel it from there.
 
-use std::any::Any;
-use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
-use looplet_executor::{create_task, Task};
-use slab::Slab;
+use looplet_executor::create_task;
 
-use crate::child::{ChildControl, ChildInner, ChildOutput, ChildTask};
+use crate::child::{ChildInner, ChildOutput, ChildTask};
 use crate::child_future::child_future;
 use crate::error::{BoxError, CreateTaskError, GroupError};
-
-/// Where a [`TaskGroup`] is in its life; see [`TaskGroup::state`].
-///
-/// ```text
-/// Open ──(first failure, cancel(), scope dropped)──▶ ShuttingDown ──▶ Closed
-///   └────────────────(body and children done)───────────────────────────┘
-/// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum GroupState {
-    /// Children run and new ones may be added. Invariant: no child was cancelled by the
-    /// group.
-    Open,
-    /// Every child has been asked to cancel, and the body stops at its next suspension;
-    /// a task created now is cancelled before its first poll. Invariant: entered once,
-    /// never left except for `Closed`.
-    ShuttingDown,
-    /// The scope has returned (or was dropped and its last child has ended). Invariant: no
-    /// child is live, and none can be added.
-    Closed,
-}
-
-/// The group itself, shared by its handles, its scope and its children.
-pub(crate) struct Shared {
-    state: Cell<GroupState>,
-    /// Live children, each at the key its future reserved (module docs: the registry).
-    children: RefCell<Slab<Rc<dyn ChildControl>>>,
-    /// Errors of the children, in the order they happened.
-    errors: RefCell<Vec<BoxError>>,
-    /// The first panic of a child or the body; the others are reported on stderr.
-    panic: RefCell<Option<Box<dyn Any + Send>>>,
-    /// A child failed or panicked: the group must abort at the end of this batch.
-    abort_wanted: Cell<bool>,
-    /// That end-of-batch abort has been queued.
-    abort_queued: Cell<bool>,
-    /// `cancel()` was called: a body that ends up dropped means "cancelled on purpose".
-    cancelled: Cell<bool>,
-    /// The scope has returned or was dropped: nobody will read the errors any more.
-    scope_gone: Cell<bool>,
-    /// The scope's waker, woken when it has something to do.
-    scope_waker: RefCell<Option<Waker>>,
-}
-
-impl Shared {
-    fn new() -> Shared {
-        Shared {
-            state: Cell::new(GroupState::Open),
-            children: RefCell::new(Slab::new()),
-            errors: RefCell::new(Vec::new()),
-            panic: RefCell::new(None),
-            abort_wanted: Cell::new(false),
-            abort_queued: Cell::new(false),
-            cancelled: Cell::new(false),
-            scope_gone: Cell::new(false),
-            scope_waker: RefCell::new(None),
-        }
-    }
-
-    fn live(&self) -> usize {
-        self.children.borrow().len()
-    }
-
-    /// Open → ShuttingDown: asks every live child to cancel, in creation order, and wakes the
-    /// scope, which drops the body at its next poll. Does nothing once Closed; repeating it
-    /// is harmless.
-    fn abort(&self) {
-        match self.state.get() {
-            GroupState::Closed => return,
-            GroupState::Open => self.state.set(GroupState::ShuttingDown),
-            GroupState::ShuttingDown => {}
-        }
-        let mut children: Vec<Rc<dyn ChildControl>> = self
-            .children
-            .borrow()
-            .iter()
-            .map(|(_, child)| Rc::clone(child))
-            .collect();
-        // The loop applies cancellations in the order they were asked for; keep that the
-        // creation order, whichever keys the slab handed out.
-        children.sort_by_key(|child| child.id().number());
-        for child in children {
-            child.cancel();
-        }
-        self.wake_scope();
-    }
-
-    /// The child at `key` ended — returned, was cancelled, or panicked — and leaves the
-    /// registry; its future's report calls this exactly once. The last child out wakes the
-    /// scope, and closes the group if the scope is already gone.
-    pub(crate) fn child_left(&self, key: usize) {
-        let (removed, live) = {
-            let mut children = self.children.borrow_mut();
-            (children.try_remove(key), children.len())
-        };
-        // `None` only for a child whose task could not be created: it was never registered.
-        let Some(removed) = removed else {
-            return;
-        };
-        drop(removed);
-        if live == 0 {
-            if self.scope_gone.get() {
-                self.state.set(GroupState::Closed);
-            }
-            self.wake_scope();
-        }
-    }
-
-    /// The child at `key` returned `Err`: record the error (in order), cancel the child — it
-    /// stops at this suspension, and leaves through [`child_left`](Shared::child_left) — and
-    /// have the group abort at the end of the batch (the group's done callback, added here,
-    /// queues that).
-    pub(crate) fn child_failed(&self, key: usize, error: BoxError) {
-        self.errors.borrow_mut().push(error);
-        self.abort_wanted.set(true);
-        let child = self.children.borrow().get(key).cloned();
-        if let Some(child) = child {
-            child.cancel();
-            child.watch();
-        }
-    }
-
-    /// The poll of the child at `key` panicked (its future is being dropped; the loop holds
-    /// the payload as the task's outcome). The group's done callback takes the payload once
-    /// the task is done; the child leaves the registry now.
-    pub(crate) fn child_panicked(&self, key: usize) {
-        let child = self.children.borrow().get(key).cloned();
-        if let Some(child) = child {
-            child.watch();
-        }
-        self.child_left(key);
-    }
-
-    /// The group's done callback, on the children that need one (`child.rs`): takes a
-    /// panic's payload, and queues the group's abort for the end of the batch after a
-    /// failure or a panic.
-    pub(crate) fn on_watched_child_done<T>(shared: &Rc<Shared>, task: &Task<T>) {
-        if task.is_panicked() {
-            if let Err(error) = task.result() {
-                let whose = task.name().into_owned();
-                if let Ok(payload) = error.try_into_panic() {
-                    shared.record_panic(payload, &whose);
-                }
-            }
-            shared.abort_wanted.set(true);
-        }
-        if shared.abort_wanted.get()
-            && shared.state.get() == GroupState::Open
-            && !shared.abort_queued.replace(true)
-        {
-            // The task is done, so the executor queues this callback for the end of the
-            // current batch instead of running it now (module docs: asyncio's call_soon).
-            let soon = Rc::clone(shared);
-            task.add_done_callback(move |_| soon.abort());
-        }
-    }
-
-    /// Keeps the first panic; reports a later one on stderr (asyncio keeps one
-    /// BaseException too).
-    fn record_panic(&self, payload: Box<dyn Any + Send>, whose: &str) {
-        let mut slot = self.panic.borrow_mut();
-        if slot.is_none() {
-            *slot = Some(payload);
-            return;
-        }
-        drop(slot);
-        eprintln!(
-            "looplet: {whose} panicked too ({}) after another panic in its TaskGroup; only the \
-             first panic is resumed, this one is dropped",
-            panic_message(payload.as_ref())
-        );
-    }
-
-    fn wake_scope(&self) {
-        let waker = self.scope_waker.borrow().clone();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    fn set_scope_waker(&self, waker: &Waker) {
-        let mut slot = self.scope_waker.borrow_mut();
-        match &*slot {
-            Some(current) if current.will_wake(waker) => {}
-            _ => *slot = Some(waker.clone()),
-        }
-    }
-
-    /// Reports on stderr what the group recorded but nobody will read (the scope was
-    /// dropped, or a panic is about to win over the errors).
-    fn report_unread(&self, errors: &[BoxError], panic: Option<&(dyn Any + Send)>) {
-        for error in errors {
-            eprintln!(
-                "looplet: a TaskGroup error was never retrieved (the scope was dropped, or a \
-                 panic won over it): {error}"
-            );
-        }
-        if let Some(payload) = panic {
-            eprintln!(
-                "looplet: a panic in a TaskGroup was never resumed because its scope was \
-                 dropped: {}",
-                panic_message(payload)
-            );
-        }
-    }
-}
+use crate::shared::{GroupState, Shared};
 
 /// A handle to a task group: create children in it, cancel it, ask its state. Cheap to
 /// clone; pass clones into children so they can create tasks in the same group.
@@ -441,22 +197,15 @@ impl TaskGroup {
         F: Future + 'static,
         F::Output: ChildOutput,
     {
-        if self.shared.state.get() == GroupState::Closed {
+        if self.shared.state() == GroupState::Closed {
             return Err(CreateTaskError::closed());
         }
         // The child's future must know its registry key before the task exists, so the key
         // is reserved first. Nothing can take it meanwhile: `create_task` runs no user code.
-        let key = self.shared.children.borrow().vacant_key();
+        let key = self.shared.vacant_key();
         let task = create_task(child_future(future, Rc::clone(&self.shared), key));
         let child = ChildInner::new(task, Rc::downgrade(&self.shared));
-        let registered = self.shared.children.borrow_mut().insert(child.clone());
-        assert_eq!(
-            registered, key,
-            "a TaskGroup's registry changed while one of its tasks was being created"
-        );
-        if self.shared.state.get() == GroupState::ShuttingDown {
-            child.cancel();
-        }
+        self.shared.register(key, child.clone());
         Ok(ChildTask::new(child))
     }
 
@@ -481,11 +230,9 @@ impl TaskGroup {
     /// assert_eq!(outcome.unwrap(), None::<()>); // told apart from a body that finished
     /// ```
     pub fn cancel(&self) {
-        if self.shared.state.get() != GroupState::Open {
-            return;
+        if self.shared.state() == GroupState::Open {
+            self.shared.abort();
         }
-        self.shared.cancelled.set(true);
-        self.shared.abort();
     }
 
     /// Where the group is in its life.
@@ -506,7 +253,7 @@ impl TaskGroup {
     /// .unwrap();
     /// ```
     pub fn state(&self) -> GroupState {
-        self.shared.state.get()
+        self.shared.state()
     }
 
     /// How many children are live (created and not yet ended).
@@ -560,7 +307,7 @@ where
             return;
         };
         let shared = Rc::clone(&self.group.shared);
-        if shared.state.get() == GroupState::Open {
+        if shared.state() == GroupState::Open {
             let polled = catch_unwind(AssertUnwindSafe(|| body.as_mut().poll(cx)));
             match polled {
                 Ok(Poll::Pending) => {}
@@ -583,7 +330,7 @@ where
                 }
             }
         }
-        if shared.state.get() != GroupState::Open {
+        if shared.state() != GroupState::Open {
             // Shutting down: the body stops at this suspension. Its `Drop` code may use the
             // group; no cell of `Shared` is borrowed here.
             self.body = None;
@@ -594,12 +341,9 @@ where
     /// Closes the group and turns its record into the scope's output.
     fn finish(&mut self) -> Result<Option<T>, GroupError> {
         let shared = &self.group.shared;
-        shared.state.set(GroupState::Closed);
-        shared.scope_gone.set(true);
-        let mut errors = std::mem::take(&mut *shared.errors.borrow_mut());
+        let (mut errors, panic) = shared.close();
         let body_failed = self.body_error.is_some();
         errors.extend(self.body_error.take());
-        let panic = shared.panic.borrow_mut().take();
         if let Some(payload) = panic {
             shared.report_unread(&errors, None);
             resume_unwind(payload);
@@ -645,16 +389,7 @@ impl<T, F, Fut> Drop for Scope<T, F, Fut> {
         if self.finished {
             return;
         }
-        let shared = &self.group.shared;
-        shared.scope_gone.set(true);
-        shared.abort();
-        if shared.live() == 0 {
-            shared.state.set(GroupState::Closed);
-        }
-        let mut errors = std::mem::take(&mut *shared.errors.borrow_mut());
-        errors.extend(self.body_error.take());
-        let panic = shared.panic.borrow_mut().take();
-        shared.report_unread(&errors, panic.as_deref());
+        self.group.shared.scope_dropped(self.body_error.take());
         // The body (if still there) is dropped after this, with no cell borrowed.
     }
 }
@@ -667,13 +402,4 @@ impl<T, F, Fut> fmt::Debug for Scope<T, F, Fut> {
             .field("body_running", &self.body.is_some())
             .finish()
     }
-}
-
-/// The message of a panic payload that is a `&str` or a `String`.
-fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("a non-string payload")
 }

@@ -55,8 +55,10 @@ mod child_future;
 mod error;
 mod group;
 mod set;
+mod shared;
 
 pub use child::{ChildOutput, ChildTask};
 pub use error::{BoxError, CreateTaskError, GroupError};
-pub use group::{GroupState, Scope, TaskGroup};
+pub use group::{Scope, TaskGroup};
 pub use set::{JoinAll, TaskSet};
+pub use shared::GroupState;
