@@ -45,8 +45,8 @@ use crate::remote::Remote;
 use crate::stats::LoopStats;
 use crate::table::TaskTable;
 use crate::task::{
-    header_of, new_task, panic_message, CellCache, Completion, PollOutcome, Task, TaskId, TaskRef,
-    TaskState, PREFIX_BYTES,
+    header_of, new_task, CellCache, Completion, PollOutcome, Task, TaskId, TaskRef, TaskState,
+    PREFIX_BYTES,
 };
 use crate::waker::{MainWaker, WakerTarget};
 use crate::{context, prefetch, trace};
@@ -138,20 +138,6 @@ struct Counters {
     local_wakes: Cell<u64>,
     remote_wakes: Cell<u64>,
     parks: Cell<u64>,
-}
-
-/// Drops the loop's reference to a finished task. For a detached task it is the last one,
-/// and dropping the cell drops the stored output, whose `Drop` is user code: a panic there
-/// is reported, and never unwinds out of the loop.
-fn release(task: TaskRef) {
-    if task.local_refs() > 1 {
-        return;
-    }
-    let id = task.waker_target().id();
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| drop(task))) {
-        let message = panic_message(payload.as_ref()).unwrap_or("a non-string payload");
-        eprintln!("looplet: dropping the output of {id} panicked: {message}; the loop goes on");
-    }
 }
 
 /// How much the loop has taken from each remote queue; see [`Core::drain_remote`].
@@ -423,8 +409,8 @@ impl Core {
                     }
                     Next::Finished(task) => {
                         // The entry's reference may be the task's last: its output's `Drop`
-                        // runs here, caught like any other.
-                        release(task);
+                        // runs here, contained like any other (see `task::contain`).
+                        drop(task);
                         continue;
                     }
                     Next::Empty => break,
@@ -503,7 +489,7 @@ impl Core {
                 self.remove(id);
                 self.trace.task_finished(self, id, completion);
                 task.complete(completion);
-                release(task);
+                drop(task);
             }
         }
     }
@@ -522,7 +508,7 @@ impl Core {
         self.trace
             .task_finished(self, task.waker_target().id(), Completion::Cancelled);
         task.complete(Completion::Cancelled);
-        release(task);
+        drop(task);
     }
 
     /// Takes task `id` out of the table, if it is still there. The table's reference is
@@ -718,9 +704,7 @@ impl Core {
             };
             for entry in queued {
                 // SAFETY: each entry left the queue once, above.
-                if let Some(task) = unsafe { entry.into_task() } {
-                    release(task);
-                }
+                drop(unsafe { entry.into_task() });
             }
             if left.is_empty() && self.soon.borrow().is_empty() {
                 break;

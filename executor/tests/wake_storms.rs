@@ -90,7 +90,9 @@ fn four_threads_storming_sixteen_tasks_never_queue_one_twice_and_the_loop_goes_o
             // never holds more than one entry per task.
             let mut max_queue = 0;
             let mut ticks = 0;
-            while ticks < scaled(2_000) {
+            // Until the storm has reached the tasks several times, however slowly the
+            // threads start.
+            while ticks < scaled(2_000) || polls.load(Ordering::SeqCst) < 4 * TASKS {
                 max_queue = max_queue.max(stats().remote_queue_len);
                 yield_now().await;
                 ticks += 1;
@@ -107,6 +109,6 @@ fn four_threads_storming_sixteen_tasks_never_queue_one_twice_and_the_loop_goes_o
         max_queue <= TASKS as u64,
         "{max_queue} entries for {TASKS} tasks"
     );
-    assert_eq!(ticks, scaled(2_000));
-    assert!(polls > TASKS, "the stormed tasks were polled again");
+    assert!(ticks >= scaled(2_000));
+    assert!(polls >= 4 * TASKS, "the stormed tasks were polled again");
 }

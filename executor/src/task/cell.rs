@@ -59,14 +59,14 @@ use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
 use std::ops::Deref;
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
-use super::error::panic_message;
+use super::contain::{contain, drop_payload};
 use super::{Completion, Task, TaskError, TaskId, TaskState};
 use crate::context;
 use crate::event_loop::Core;
@@ -170,11 +170,6 @@ impl TaskRef {
 
     pub(crate) fn waker_target(&self) -> &WakerTarget {
         &self.prefix().target
-    }
-
-    /// How many loop-side references the cell has, this one included.
-    pub(crate) fn local_refs(&self) -> u32 {
-        self.header().local_refs.get()
     }
 
     /// Lends `f` the task's waker for one poll (see [`crate::waker`]).
@@ -312,7 +307,7 @@ fn add_local_ref(header: &Header) {
 
 /// Gives up one loop-side reference to the cell at `base`. The last one empties the body
 /// here, on the loop's thread, then gives up the loop side's unit of `refs`. The body's
-/// `Drop`s are user code; if one panics the unit is still released before the panic goes on.
+/// `Drop`s are user code; their panics are contained (see [`super::contain`]).
 ///
 /// # Safety
 ///
@@ -327,14 +322,12 @@ unsafe fn drop_local_ref(base: NonNull<WakerTarget>) {
         return;
     }
     let empty_body = prefix.target.vtable().empty_body;
-    // SAFETY: the table is the one for this cell's future type, and the cell is alive.
-    let emptied = catch_unwind(AssertUnwindSafe(|| unsafe { empty_body(base) }));
+    // SAFETY: the table is the one for this cell's future type, and the cell is alive. It
+    // contains the panics of the `Drop`s it runs, so the release below always happens.
+    unsafe { empty_body(base) };
     // SAFETY: the loop side's unit is held while any loop-side reference exists and this was
     // the last; nothing below touches the cell.
     unsafe { waker::release(base) };
-    if let Err(payload) = emptied {
-        resume_unwind(payload);
-    }
 }
 
 #[must_use]
@@ -567,10 +560,11 @@ impl<F: Future + 'static> TaskCell<F> {
         })
     }
 
+    /// Drops whatever the body and the header still hold. Each `Drop` is user code and is
+    /// contained on its own, so one that panics does not keep the others from running.
     fn empty_body(&self) {
         let header = &self.prefix.header;
-        drop(header.join_waker.take());
-        // Taken first, so that they are dropped here even if dropping the body unwinds.
+        let join_waker = header.join_waker.take();
         let callbacks: Vec<_> = self
             .extras
             .get()
@@ -588,22 +582,43 @@ impl<F: Future + 'static> TaskCell<F> {
         if had_future {
             // SAFETY: the body held the future until the line above, and nothing else can
             // reach it: the last loop-side reference is going. Dropped in place, once.
-            unsafe { ManuallyDrop::drop(&mut (*self.body.get()).future) };
+            let drop_future = || unsafe { ManuallyDrop::drop(&mut (*self.body.get()).future) };
+            contain(
+                || format!("dropping the future of {}", self.name()),
+                drop_future,
+            );
         } else if had_outcome {
             // SAFETY: as above, for the outcome.
             let outcome = unsafe { ManuallyDrop::take(&mut (*self.body.get()).outcome) };
-            if let Err(error) = &outcome {
-                if error.is_panic() && unobserved {
-                    eprintln!(
-                        "looplet: {error}, and nobody retrieved the outcome (the task handle \
-                         was dropped with no done callback); await the task or keep its \
-                         handle to observe it"
+            match outcome {
+                Ok(output) => {
+                    contain(
+                        || format!("dropping the output of {}", self.name()),
+                        || drop(output),
                     );
                 }
+                Err(error) => {
+                    if error.is_panic() && unobserved {
+                        eprintln!(
+                            "looplet: {error}, and nobody retrieved the outcome (the task \
+                             handle was dropped with no done callback); await the task or \
+                             keep its handle to observe it"
+                        );
+                    }
+                    drop_error(error);
+                }
             }
-            drop(outcome);
         }
-        drop(callbacks);
+        for callback in callbacks {
+            contain(
+                || format!("dropping a done callback of {}", self.name()),
+                || drop(callback),
+            );
+        }
+        contain(
+            || format!("dropping the waker of the code awaiting {}", self.name()),
+            || drop(join_waker),
+        );
     }
 
     fn poll_future(&self, cx: &mut Context<'_>) -> PollOutcome {
@@ -637,25 +652,28 @@ impl<F: Future + 'static> TaskCell<F> {
         // SAFETY: the task is `Running`: the body holds the future, only the loop touches it,
         // and it is dropped once — the bytes are overwritten right after, whether or not
         // the drop unwinds.
-        let dropped = catch_unwind(AssertUnwindSafe(|| unsafe {
-            ManuallyDrop::drop(&mut (*self.body.get()).future)
-        }));
+        let drop_future = || unsafe { ManuallyDrop::drop(&mut (*self.body.get()).future) };
+        contain(
+            || format!("dropping the future of {}", self.name()),
+            drop_future,
+        );
         let body = Body {
             outcome: ManuallyDrop::new(outcome),
         };
         // SAFETY: the future is gone; nothing else reaches the body while `Running`.
         unsafe { self.body.get().write(body) };
         self.prefix.header.state.set(TaskState::Done(completion));
-        if let Err(payload) = dropped {
-            report_drop_panic(&self.name(), payload.as_ref());
-        }
     }
 
     fn complete(&self, base: NonNull<WakerTarget>, completion: Completion) {
         // `finish` marked the task done when it stored the outcome.
         debug_assert_eq!(self.prefix.header.state.get(), TaskState::Done(completion));
         if let Some(waker) = self.prefix.header.join_waker.take() {
-            waker.wake();
+            // Any executor's waker may be here, and its `wake` is not ours to trust.
+            contain(
+                || format!("waking the code awaiting {}", self.name()),
+                || waker.wake(),
+            );
         }
         let Some(extras) = self.extras.get() else {
             return;
@@ -731,18 +749,17 @@ impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
 }
 
 fn run_callback<T>(handle: &Task<T>, callback: DoneCallback<T>) {
-    if let Err(payload) = catch_unwind(AssertUnwindSafe(|| callback(handle))) {
-        let message = panic_message(payload.as_ref()).unwrap_or("a non-string payload");
-        eprintln!(
-            "looplet: a done callback of {} panicked: {message}; the loop goes on",
-            handle.name()
-        );
-    }
+    contain(
+        || format!("a done callback of {}", handle.name()),
+        || callback(handle),
+    );
 }
 
-fn report_drop_panic(name: &str, payload: &(dyn std::any::Any + Send)) {
-    let message = panic_message(payload).unwrap_or("a non-string payload");
-    eprintln!("looplet: dropping the future of {name} panicked: {message}; the loop goes on");
+/// Drops a task's error, whose panic payload (if any) is user data that may panic again.
+fn drop_error(error: TaskError) {
+    if let Ok(payload) = error.try_into_panic() {
+        drop_payload(payload);
+    }
 }
 
 #[cfg(all(test, target_pointer_width = "64"))]

@@ -41,12 +41,12 @@
 
 mod cache;
 mod cell;
+mod contain;
 mod error;
 mod handle;
 
 pub(crate) use cache::CellCache;
 pub(crate) use cell::{header_of, new_task, PollOutcome, TaskRef, TaskVTable, PREFIX_BYTES};
-pub(crate) use error::panic_message;
 pub use error::TaskError;
 pub use handle::Task;
 
