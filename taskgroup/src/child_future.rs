@@ -33,6 +33,8 @@
 //! * The user's future is declared before the report, so it is dropped first: its `Drop` code
 //!   runs while the child still counts as live, as it would for any task whose end is learned
 //!   after its future is gone.
+//! * While the user's future is polled, the child's group is the thread's "polling" group
+//!   (`Shared::enclosing`), so a scope first polled in there is nested in it.
 //! * `Polling` covers exactly the user's code — its `poll`, and turning its output into a
 //!   value or an error — and the group is told only after that code has returned. So a
 //!   report dropped while `Polling` can only mean that the user's code panicked.
@@ -123,14 +125,16 @@ where
         let mut future = pin!(future);
         let output = poll_fn(|cx| {
             report.progress = Progress::Polling;
-            match future.as_mut().poll(cx) {
-                Poll::Pending => {
-                    report.progress = Progress::Waiting;
-                    Poll::Pending
-                }
+            // A scope first polled in here is nested in this child's group.
+            let polled = report.group.enclosing(|| match future.as_mut().poll(cx) {
+                Poll::Pending => Poll::Pending,
                 // `into_result` may run user code (an `Into<BoxError>`), so still `Polling`.
                 Poll::Ready(output) => Poll::Ready(output.into_result()),
+            });
+            if polled.is_pending() {
+                report.progress = Progress::Waiting;
             }
+            polled
         })
         .await;
         match output {

@@ -29,7 +29,8 @@ use crate::shared::{GroupState, Shared};
 /// clone; pass clones into children so they can create tasks in the same group.
 ///
 /// A group exists only inside [`TaskGroup::scope`], which guarantees the exit wait: the
-/// scope returns only when the body and every child have ended.
+/// scope returns only when the body, every child and every task of a group nested in them
+/// have ended.
 ///
 /// # Examples
 ///
@@ -89,13 +90,46 @@ impl TaskGroup {
     /// # Panics
     ///
     /// A panic in a child or in the body cancels everything else like an error does; once
-    /// every child has ended, the (first) panic is resumed in the task awaiting the scope.
+    /// every task under it has ended, the (first) panic is resumed in the task awaiting the
+    /// scope.
     ///
     /// # Cancellation
     ///
     /// Dropping the scope (the task awaiting it is cancelled, a `timeout` around it fires)
     /// cancels every child at once: no child outlives its group. Nothing is reported then,
     /// unless errors had been recorded, which go to stderr rather than be lost.
+    ///
+    /// # Nested groups
+    ///
+    /// A scope awaited in another group's body or child is nested in that group. When a
+    /// scope returns, every task started under it — by its children, its body, and the
+    /// groups nested in them, at any depth — has ended and its future has been dropped,
+    /// also when a nested scope was dropped early (its host cancelled, a `timeout` fired).
+    ///
+    /// ```
+    /// use std::{cell::RefCell, future::pending, rc::Rc};
+    /// use looplet_executor::{run, yield_now};
+    /// use looplet_taskgroup::TaskGroup;
+    ///
+    /// let deep = Rc::new(RefCell::new(None));
+    /// let slot = deep.clone();
+    /// let outcome = run(TaskGroup::scope(|outer| {
+    ///     // A child that opens a group of its own, whose child never ends by itself.
+    ///     outer.create_task(TaskGroup::scope(move |inner| {
+    ///         *slot.borrow_mut() = Some(inner.create_task(pending::<()>()));
+    ///         async { Ok(()) }
+    ///     }));
+    ///     outer.create_task(async {
+    ///         yield_now().await;
+    ///         Err::<(), _>("failed")
+    ///     });
+    ///     async { Ok(()) }
+    /// }));
+    /// assert!(outcome.is_err());
+    /// // The failure cancelled the inner group's child too, before the outer scope returned.
+    /// let deep = deep.borrow_mut().take().unwrap();
+    /// assert!(deep.is_done() && deep.is_cancelled());
+    /// ```
     ///
     /// # Examples
     ///
@@ -308,7 +342,9 @@ where
         };
         let shared = Rc::clone(&self.group.shared);
         if shared.state() == GroupState::Open {
-            let polled = catch_unwind(AssertUnwindSafe(|| body.as_mut().poll(cx)));
+            let polled = catch_unwind(AssertUnwindSafe(|| {
+                shared.enclosing(|| body.as_mut().poll(cx))
+            }));
             match polled {
                 Ok(Poll::Pending) => {}
                 Ok(Poll::Ready(Ok(value))) => {
@@ -373,10 +409,11 @@ where
         );
         this.group.shared.set_scope_waker(cx.waker());
         if let Some(start) = this.start.take() {
+            this.group.shared.find_parent();
             this.body = Some(Box::pin(start(this.group.clone())));
         }
         this.poll_body(cx);
-        if this.body.is_some() || this.group.shared.live() > 0 {
+        if this.body.is_some() || !this.group.shared.is_settled() {
             return Poll::Pending;
         }
         this.finished = true;

@@ -5,12 +5,13 @@
 //!
 //! 1. **A scope that waits.** [`TaskGroup::scope`] runs a body with a group handle `tg`;
 //!    `tg.create_task(..)` starts children that run concurrently with the body and each
-//!    other. The scope returns only once the body *and every child* have ended.
+//!    other. The scope returns only once the body *and every child* have ended — and so
+//!    has every task of a group nested in them.
 //! 2. **The first failure stops everyone.** A child returning `Err` (or the body doing so)
 //!    cancels every other child and the body; the scope then returns a [`GroupError`] with
 //!    every error, in the order they happened, the body's last. A panic does the same, then
 //!    resumes in the task awaiting the scope. Dropping the scope cancels every child: no
-//!    child outlives its group.
+//!    child outlives its group, nor any task of a group nested in it.
 //! 3. **Background tasks.** A [`TaskSet`] holds fire-and-forget tasks until they end, so
 //!    nothing is lost and everything can be cancelled or awaited together.
 //!

@@ -18,6 +18,26 @@
 //!   there may create tasks in the group or cancel it. A handle taken out of the registry is
 //!   dropped only after the borrow ends.
 //!
+//! # Nesting: no task outlives the group it was started under
+//!
+//! A group opened inside another one — its scope awaited in the outer group's body, or in
+//! one of its children — is *nested* in it. Cancelling the outer group drops that host, and
+//! with it the inner scope, which can only *ask* its children to cancel: the loop drops their
+//! futures at its next turn. So the outer scope must wait for them too.
+//!
+//! * The parent link: while a group's body or child is polled, [`Shared::enclosing`] makes
+//!   that group the thread's "polling" group; a scope's first poll takes it as its parent
+//!   ([`Shared::find_parent`]). A scope first polled elsewhere (a plain task) has none.
+//! * A scope dropped while tasks of its group are still live makes the group an *orphan* of
+//!   its parent: the parent's `orphans` counts it until its last task has ended, and the
+//!   parent's scope returns only once it is *settled* — no child and no orphan live
+//!   ([`Shared::is_settled`]). Closing an orphan tells its parent, which may be an orphan
+//!   itself, and so on up: each level waits for the ones below it.
+//! * A scope that is still alive is not waited for this way: its host is alive too, and is
+//!   waited for as a child or as the body.
+//! * The links point up only (an inner group holds its parent; a parent holds a count), so
+//!   they make no cycle.
+//!
 //! # Life cycle
 //!
 //! ```text
@@ -25,8 +45,8 @@
 //!          the body failed or panicked, cancel(), the Scope dropped
 //!   Open ──────────────────────────────────────────────▶ ShuttingDown
 //!     │                                                       │
-//!     │ Shared::close: body done, no child left               │ Shared::close, or the last
-//!     ▼                                                       ▼ child of a dropped Scope ends
+//!     │ Shared::close: body done, settled                     │ Shared::close, or the last
+//!     ▼                                                       ▼ task under a dropped Scope ends
 //!   Closed ◀──────────────────────────────────────────────────┘
 //! ```
 //!
@@ -72,8 +92,9 @@ pub enum GroupState {
     /// a task created now is cancelled before its first poll. Invariant: entered once,
     /// never left except for `Closed`.
     ShuttingDown,
-    /// The scope has returned (or was dropped and its last child has ended). Invariant: no
-    /// child is live, and none can be added.
+    /// The scope has returned (or was dropped, and every task started under it has ended).
+    /// Invariant: no child is live, nor any task of a group nested in it, and no child can
+    /// be added.
     Closed,
 }
 
@@ -106,6 +127,18 @@ pub(crate) struct Shared {
     scope_gone: Cell<bool>,
     /// The scope's waker, woken when it has something to do.
     scope_waker: RefCell<Option<Waker>>,
+    /// The group this one is nested in (module docs: nesting), until this one closes.
+    parent: RefCell<Option<Rc<Shared>>>,
+    /// This group counts among its parent's `orphans`.
+    orphaned: Cell<bool>,
+    /// Nested groups whose scope was dropped while tasks of theirs were still live.
+    orphans: Cell<usize>,
+}
+
+thread_local! {
+    /// The group whose body or child is being polled right now, if any: the parent of any
+    /// scope first polled there. See [`Shared::enclosing`].
+    static POLLING: RefCell<Option<Rc<Shared>>> = const { RefCell::new(None) };
 }
 
 impl Shared {
@@ -119,6 +152,9 @@ impl Shared {
             abort_queued: Cell::new(false),
             scope_gone: Cell::new(false),
             scope_waker: RefCell::new(None),
+            parent: RefCell::new(None),
+            orphaned: Cell::new(false),
+            orphans: Cell::new(0),
         }
     }
 
@@ -130,6 +166,12 @@ impl Shared {
     /// How many children are live.
     pub(crate) fn live(&self) -> usize {
         self.children.borrow().len()
+    }
+
+    /// Whether every task started under the group has ended: its children, and the tasks of
+    /// the groups nested in it whose scopes were dropped. The scope returns only then.
+    pub(crate) fn is_settled(&self) -> bool {
+        self.live() == 0 && self.orphans.get() == 0
     }
 
     /// The key the next registered child will get; see [`register`](Shared::register).
@@ -189,11 +231,63 @@ impl Shared {
         };
         drop(removed);
         if live == 0 {
-            if self.scope_gone.get() {
-                self.state.set(GroupState::Closed);
-            }
-            self.wake_scope();
+            self.on_settled();
         }
+    }
+
+    /// Something started under the group has ended; if that was the last of it, the scope is
+    /// woken to return — or, if it is gone already, the group closes here, and tells the
+    /// group it is nested in.
+    fn on_settled(&self) {
+        if !self.is_settled() {
+            return;
+        }
+        if !self.scope_gone.get() {
+            self.wake_scope();
+            return;
+        }
+        if self.state.replace(GroupState::Closed) == GroupState::Closed {
+            return;
+        }
+        let parent = self.parent.borrow_mut().take();
+        if let Some(parent) = parent {
+            if self.orphaned.get() {
+                parent.orphans.set(parent.orphans.get() - 1);
+                parent.on_settled();
+            }
+        }
+    }
+
+    /// Runs `poll` — a poll of this group's body or of one of its children — with this group
+    /// as the parent of any scope first polled inside it (module docs: nesting). The previous
+    /// one is restored afterwards, also when `poll` panics.
+    pub(crate) fn enclosing<R>(self: &Rc<Shared>, poll: impl FnOnce() -> R) -> R {
+        /// Puts back the group that was polling before.
+        struct Restore(Option<Rc<Shared>>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let outer = self.0.take();
+                // Gone only during thread exit, when there is nothing left to restore.
+                let _ = POLLING.try_with(|polling| polling.replace(outer));
+            }
+        }
+
+        let outer = POLLING
+            .try_with(|polling| polling.replace(Some(Rc::clone(self))))
+            .ok()
+            .flatten();
+        let _restore = Restore(outer);
+        poll()
+    }
+
+    /// At the scope's first poll: the group whose body or child is polling it, if any,
+    /// becomes this group's parent.
+    pub(crate) fn find_parent(&self) {
+        let polling = POLLING
+            .try_with(|polling| polling.borrow().clone())
+            .ok()
+            .flatten();
+        *self.parent.borrow_mut() = polling.filter(|parent| parent.state() != GroupState::Closed);
     }
 
     /// The child at `key` returned `Err`: record the error (in order), cancel the child — it
@@ -281,24 +375,45 @@ impl Shared {
     pub(crate) fn close(&self) -> (Vec<BoxError>, Option<Box<dyn Any + Send>>) {
         self.state.set(GroupState::Closed);
         self.scope_gone.set(true);
+        self.forget_parent();
         let errors = std::mem::take(&mut *self.errors.borrow_mut());
         let panic = self.panic.borrow_mut().take();
         (errors, panic)
     }
 
     /// The scope was dropped before it returned: every child is asked to cancel, the group
-    /// closes once the last one has ended, and whatever it recorded — `body_error` included
-    /// — goes to stderr, since nobody will read it.
+    /// closes once every task started under it has ended — until then, the group it is
+    /// nested in waits for it — and whatever it recorded, `body_error` included, goes to
+    /// stderr, since nobody will read it.
     pub(crate) fn scope_dropped(&self, body_error: Option<BoxError>) {
         self.scope_gone.set(true);
         self.abort();
-        if self.live() == 0 {
+        if self.is_settled() {
             self.state.set(GroupState::Closed);
+            self.forget_parent();
+        } else {
+            let parent = self.parent.borrow().clone();
+            match parent {
+                Some(parent) if parent.state() != GroupState::Closed => {
+                    parent.orphans.set(parent.orphans.get() + 1);
+                    self.orphaned.set(true);
+                }
+                // Nobody waits for this group: its parent closed while its scope lived on
+                // elsewhere, or it has none.
+                _ => self.forget_parent(),
+            }
         }
         let mut errors = std::mem::take(&mut *self.errors.borrow_mut());
         errors.extend(body_error);
         let panic = self.panic.borrow_mut().take();
         self.report_unread(&errors, panic.as_deref());
+    }
+
+    /// Lets go of the parent, which does not wait for this group. The `Rc` is dropped after
+    /// the borrow ends.
+    fn forget_parent(&self) {
+        let parent = self.parent.borrow_mut().take();
+        drop(parent);
     }
 
     /// Reports on stderr what the group recorded but nobody will read (the scope was
