@@ -124,3 +124,24 @@ fn cancel_is_idempotent_while_pending() {
         assert!(task.await.unwrap_err().is_cancelled());
     });
 }
+
+#[test]
+fn a_task_that_cancels_itself_and_then_returns_ends_cancelled_its_value_discarded() {
+    // CPython's `test_cancel_at_end`: the cancellation wins over the value.
+    virtual_runner().run(async {
+        let me = Rc::new(Cell::new(None));
+        let slot = me.clone();
+        let task = create_task(async move {
+            let own: looplet_executor::Task<u32> = slot.take().unwrap();
+            assert!(own.cancel(), "still pending while it runs");
+            slot.set(Some(own));
+            12
+        });
+        me.set(Some(task));
+        yield_now().await;
+        let task = me.take().unwrap();
+        assert!(task.is_done());
+        assert!(task.is_cancelled());
+        assert!(task.await.unwrap_err().is_cancelled());
+    });
+}

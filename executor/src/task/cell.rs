@@ -629,6 +629,18 @@ impl<F: Future + 'static> TaskCell<F> {
         let future = unsafe { Pin::new_unchecked(&mut *(*self.body.get()).future) };
         let (outcome, completion) = match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => return PollOutcome::Pending,
+            Ok(Poll::Ready(value)) if self.prefix.header.cancel_requested.get() => {
+                // It cancelled itself during this poll and then returned: asyncio's rule is
+                // that it ends cancelled, its value discarded.
+                contain(
+                    || format!("dropping the discarded value of {}", self.name()),
+                    || drop(value),
+                );
+                (
+                    Err(TaskError::cancelled(self.name().into_owned())),
+                    Completion::Cancelled,
+                )
+            }
             Ok(Poll::Ready(value)) => (Ok(value), Completion::Value),
             Err(payload) => (
                 Err(TaskError::panicked(self.name().into_owned(), payload)),
@@ -698,6 +710,20 @@ impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, TaskError>> {
         if self.prefix.header.is_done() {
             return Poll::Ready(self.take_outcome());
+        }
+        // A wait that could never end is an error at once, not a hang: the task's loop must
+        // be the one running, and the waiter must not be the task itself.
+        let target = &self.prefix.target;
+        let waiter = context::with_current(|core| {
+            core.is_same_loop(target.remote())
+                .then(|| core.current_task())
+        });
+        match waiter.flatten() {
+            None => return Poll::Ready(Err(TaskError::loop_not_running(self.name().into_owned()))),
+            Some(Some(current)) if current == target.id() => {
+                return Poll::Ready(Err(TaskError::awaited_itself(self.name().into_owned())))
+            }
+            Some(_) => {}
         }
         let waker = match self.prefix.header.join_waker.take() {
             Some(waker) if waker.will_wake(cx.waker()) => waker,

@@ -1,11 +1,18 @@
 //! `TaskError`: why a task's outcome is not a value.
+//!
+//! A `TaskError` is `Send + Sync + 'static`, so `?` carries it into `anyhow::Error` and
+//! `Box<dyn Error + Send + Sync>`. A panic payload is only `Send`; it sits behind a `Mutex`
+//! (never locked while shared: it is only taken out, by value) and its message is copied out
+//! when the error is made, so reading the message needs no lock.
 
 use std::any::Any;
 use std::error::Error;
 use std::fmt;
+use std::sync::{Mutex, PoisonError};
 
 /// Why awaiting (or reading) a task gave no value: it was cancelled, it panicked, it is not
-/// done yet, or its outcome was already taken.
+/// done yet, its outcome was already taken, or awaiting it could never end (a task awaiting
+/// itself, or a task whose loop is not running).
 ///
 /// # Examples
 ///
@@ -29,9 +36,15 @@ struct Inner {
 
 enum Kind {
     Cancelled,
-    Panicked(Box<dyn Any + Send + 'static>),
+    Panicked {
+        /// `Mutex` only to make the error `Sync`; see the module docs.
+        payload: Mutex<Box<dyn Any + Send + 'static>>,
+        message: Option<String>,
+    },
     NotDone,
     Taken,
+    AwaitedItself,
+    LoopNotRunning,
 }
 
 impl TaskError {
@@ -46,7 +59,17 @@ impl TaskError {
     }
 
     pub(crate) fn panicked(task: String, payload: Box<dyn Any + Send + 'static>) -> TaskError {
-        TaskError::new(Kind::Panicked(payload), task)
+        let message = panic_message(payload.as_ref()).map(str::to_owned);
+        let payload = Mutex::new(payload);
+        TaskError::new(Kind::Panicked { payload, message }, task)
+    }
+
+    pub(crate) fn awaited_itself(task: String) -> TaskError {
+        TaskError::new(Kind::AwaitedItself, task)
+    }
+
+    pub(crate) fn loop_not_running(task: String) -> TaskError {
+        TaskError::new(Kind::LoopNotRunning, task)
     }
 
     pub(crate) fn not_done(task: String) -> TaskError {
@@ -89,7 +112,7 @@ impl TaskError {
     /// });
     /// ```
     pub fn is_panic(&self) -> bool {
-        matches!(self.inner.kind, Kind::Panicked(_))
+        matches!(self.inner.kind, Kind::Panicked { .. })
     }
 
     /// Whether the outcome was asked for before the task finished.
@@ -127,6 +150,49 @@ impl TaskError {
         matches!(self.inner.kind, Kind::Taken)
     }
 
+    /// Whether a task awaited its own handle, which could never end (asyncio: "Task cannot
+    /// await on itself").
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use looplet_executor::{create_task, run, Task};
+    ///
+    /// run(async {
+    ///     let slot: Rc<RefCell<Option<Task<()>>>> = Rc::default();
+    ///     let me = slot.clone();
+    ///     let task = create_task(async move {
+    ///         let own = me.borrow_mut().take().unwrap();
+    ///         assert!(own.await.unwrap_err().is_self_await());
+    ///     });
+    ///     *slot.borrow_mut() = Some(task);
+    ///     looplet_executor::yield_now().await;
+    /// });
+    /// ```
+    pub fn is_self_await(&self) -> bool {
+        matches!(self.inner.kind, Kind::AwaitedItself)
+    }
+
+    /// Whether the task was awaited where its loop is not running — outside any loop, in
+    /// another `Runner`'s loop, or between two `Runner::run` calls — so it could never
+    /// finish. Await it inside its own `Runner::run` instead.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, Runner};
+    ///
+    /// let mut first = Runner::new();
+    /// let task = first.run(async { create_task(std::future::pending::<()>()) });
+    /// let mut second = Runner::new();
+    /// let error = second.run(task).unwrap_err(); // `first` is not running: no hang
+    /// assert!(error.is_loop_not_running());
+    /// ```
+    pub fn is_loop_not_running(&self) -> bool {
+        matches!(self.inner.kind, Kind::LoopNotRunning)
+    }
+
     /// The name of the task this error is about.
     ///
     /// # Examples
@@ -159,7 +225,7 @@ impl TaskError {
     /// ```
     pub fn panic_message(&self) -> Option<&str> {
         match &self.inner.kind {
-            Kind::Panicked(payload) => panic_message(payload.as_ref()),
+            Kind::Panicked { message, .. } => message.as_deref(),
             _ => None,
         }
     }
@@ -206,7 +272,9 @@ impl TaskError {
     pub fn try_into_panic(self) -> Result<Box<dyn Any + Send + 'static>, TaskError> {
         let Inner { kind, task } = *self.inner;
         match kind {
-            Kind::Panicked(payload) => Ok(payload),
+            Kind::Panicked { payload, .. } => {
+                Ok(payload.into_inner().unwrap_or_else(PoisonError::into_inner))
+            }
             kind => Err(TaskError::new(kind, task)),
         }
     }
@@ -225,7 +293,7 @@ impl fmt::Display for TaskError {
         let task = &self.inner.task;
         match &self.inner.kind {
             Kind::Cancelled => write!(f, "{task} was cancelled"),
-            Kind::Panicked(payload) => match panic_message(payload.as_ref()) {
+            Kind::Panicked { message, .. } => match message {
                 Some(message) => write!(f, "{task} panicked: {message}"),
                 None => write!(f, "{task} panicked"),
             },
@@ -237,6 +305,15 @@ impl fmt::Display for TaskError {
                 f,
                 "the outcome of {task} was already taken (by .await or result()); it can be taken once"
             ),
+            Kind::AwaitedItself => write!(
+                f,
+                "{task} cannot await its own handle: it would wait for itself forever"
+            ),
+            Kind::LoopNotRunning => write!(
+                f,
+                "{task} belongs to a looplet loop that is not running, so awaiting it would \
+                 never end: await it inside that loop's Runner::run"
+            ),
         }
     }
 }
@@ -245,9 +322,11 @@ impl fmt::Debug for TaskError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match &self.inner.kind {
             Kind::Cancelled => "Cancelled",
-            Kind::Panicked(_) => "Panicked",
+            Kind::Panicked { .. } => "Panicked",
             Kind::NotDone => "NotDone",
             Kind::Taken => "Taken",
+            Kind::AwaitedItself => "AwaitedItself",
+            Kind::LoopNotRunning => "LoopNotRunning",
         };
         f.debug_struct("TaskError")
             .field("kind", &kind)
