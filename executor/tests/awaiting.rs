@@ -1,6 +1,9 @@
 //! Awaiting a task that could never finish is an error at once, never a silent hang: a
 //! task awaiting its own handle, and a task whose loop is not running.
 
+// Handing a task's handle out of one `run` to await it elsewhere is what these tests do.
+#![allow(clippy::async_yields_async)]
+
 use std::cell::RefCell;
 use std::future::{pending, Future};
 use std::rc::Rc;
