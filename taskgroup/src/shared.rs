@@ -35,8 +35,16 @@
 //!   itself, and so on up: each level waits for the ones below it.
 //! * A scope that is still alive is not waited for this way: its host is alive too, and is
 //!   waited for as a child or as the body.
-//! * The links point up only (an inner group holds its parent; a parent holds a count), so
-//!   they make no cycle.
+//! * Aborting a group aborts the groups nested in it too, at once (`nested` lists those not
+//!   yet closed): their hosts are being cancelled anyway, and so every task under the group
+//!   is asked to cancel in the same turn and dropped in the next — the whole nest ends in one
+//!   loop turn, not one per level. When the top scope is dropped because its task was
+//!   cancelled, those cancellations are queued before the task's end wakes whoever awaits
+//!   it, so an awaiter resumes only after every task under the scope is gone. The task's
+//!   own done callbacks run as soon as it ends, before that: nothing can drop another
+//!   task's future sooner than the loop's next turn.
+//! * The strong links point up only (an inner group holds its parent; a parent holds its
+//!   nested groups weakly and its orphans as a count), so they make no cycle.
 //!
 //! # Life cycle
 //!
@@ -53,7 +61,8 @@
 //! * **Open**: children run; `create_task` adds more.
 //! * **ShuttingDown**: every child has been asked to cancel and the body is dropped at its
 //!   next suspension. `create_task` still returns a task, cancelled before its first poll.
-//! * **Closed**: the scope has returned. `create_task` is an error (`CreateTaskError`).
+//! * **Closed**: the scope has returned, or was dropped and every task under it has ended.
+//!   `create_task` is an error (`CreateTaskError`).
 //!
 //! # Why a child's failure aborts the group only at the end of the loop's batch
 //!
@@ -68,7 +77,7 @@
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 use std::task::Waker;
 
 use looplet_executor::{Task, TaskId};
@@ -128,11 +137,21 @@ pub(crate) struct Shared {
     /// The scope's waker, woken when it has something to do.
     scope_waker: RefCell<Option<Waker>>,
     /// The group this one is nested in (module docs: nesting), until this one closes.
-    parent: RefCell<Option<Rc<Shared>>>,
+    parent: RefCell<Option<Parent>>,
+    /// The groups nested in this one that have not closed, for `abort` to reach. Weak: an
+    /// inner group holds its parent, not the other way round.
+    nested: RefCell<Slab<Weak<Shared>>>,
     /// This group counts among its parent's `orphans`.
     orphaned: Cell<bool>,
     /// Nested groups whose scope was dropped while tasks of theirs were still live.
     orphans: Cell<usize>,
+}
+
+/// A nested group's link to the group it is nested in.
+struct Parent {
+    group: Rc<Shared>,
+    /// This group's key in the parent's `nested`.
+    key: usize,
 }
 
 thread_local! {
@@ -153,6 +172,7 @@ impl Shared {
             scope_gone: Cell::new(false),
             scope_waker: RefCell::new(None),
             parent: RefCell::new(None),
+            nested: RefCell::new(Slab::new()),
             orphaned: Cell::new(false),
             orphans: Cell::new(0),
         }
@@ -193,9 +213,9 @@ impl Shared {
         }
     }
 
-    /// Open → ShuttingDown: asks every live child to cancel, in creation order, and wakes the
-    /// scope, which drops the body at its next poll. Does nothing once Closed; repeating it
-    /// is harmless.
+    /// Open → ShuttingDown: asks every live child to cancel, in creation order, then aborts
+    /// every group nested in this one the same way, and wakes the scope, which drops the
+    /// body at its next poll. Does nothing once Closed; repeating it is harmless.
     pub(crate) fn abort(&self) {
         match self.state.get() {
             GroupState::Closed => return,
@@ -213,6 +233,17 @@ impl Shared {
         children.sort_by_key(|child| child.id().number());
         for child in children {
             child.cancel();
+        }
+        // Their hosts are being cancelled: stop the nested groups now rather than one loop
+        // turn per level (module docs: nesting).
+        let nested: Vec<Weak<Shared>> = self
+            .nested
+            .borrow()
+            .iter()
+            .map(|(_, inner)| inner.clone())
+            .collect();
+        for inner in nested.iter().filter_map(Weak::upgrade) {
+            inner.abort();
         }
         self.wake_scope();
     }
@@ -249,12 +280,12 @@ impl Shared {
         if self.state.replace(GroupState::Closed) == GroupState::Closed {
             return;
         }
-        let parent = self.parent.borrow_mut().take();
-        if let Some(parent) = parent {
-            if self.orphaned.get() {
-                parent.orphans.set(parent.orphans.get() - 1);
-                parent.on_settled();
-            }
+        let Some(parent) = self.leave_parent() else {
+            return;
+        };
+        if self.orphaned.get() {
+            parent.orphans.set(parent.orphans.get() - 1);
+            parent.on_settled();
         }
     }
 
@@ -282,12 +313,25 @@ impl Shared {
 
     /// At the scope's first poll: the group whose body or child is polling it, if any,
     /// becomes this group's parent.
-    pub(crate) fn find_parent(&self) {
+    pub(crate) fn find_parent(self: &Rc<Shared>) {
         let polling = POLLING
             .try_with(|polling| polling.borrow().clone())
             .ok()
             .flatten();
-        *self.parent.borrow_mut() = polling.filter(|parent| parent.state() != GroupState::Closed);
+        let Some(group) = polling.filter(|parent| parent.state() != GroupState::Closed) else {
+            return;
+        };
+        let key = group.nested.borrow_mut().insert(Rc::downgrade(self));
+        *self.parent.borrow_mut() = Some(Parent { group, key });
+    }
+
+    /// Unlinks this group from its parent, whose handle is returned (to drop once no cell is
+    /// borrowed).
+    fn leave_parent(&self) -> Option<Rc<Shared>> {
+        let parent = self.parent.borrow_mut().take()?;
+        let link = parent.group.nested.borrow_mut().try_remove(parent.key);
+        drop(link);
+        Some(parent.group)
     }
 
     /// The child at `key` returned `Err`: record the error (in order), cancel the child — it
@@ -392,7 +436,11 @@ impl Shared {
             self.state.set(GroupState::Closed);
             self.forget_parent();
         } else {
-            let parent = self.parent.borrow().clone();
+            let parent = self
+                .parent
+                .borrow()
+                .as_ref()
+                .map(|parent| Rc::clone(&parent.group));
             match parent {
                 Some(parent) if parent.state() != GroupState::Closed => {
                     parent.orphans.set(parent.orphans.get() + 1);
@@ -409,10 +457,9 @@ impl Shared {
         self.report_unread(&errors, panic.as_deref());
     }
 
-    /// Lets go of the parent, which does not wait for this group. The `Rc` is dropped after
-    /// the borrow ends.
+    /// Lets go of the parent, which does not wait for this group.
     fn forget_parent(&self) {
-        let parent = self.parent.borrow_mut().take();
+        let parent = self.leave_parent();
         drop(parent);
     }
 

@@ -16,7 +16,7 @@ use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
-use looplet_executor::{stats, Runner};
+use looplet_executor::{create_task, stats, Runner};
 use looplet_taskgroup::{BoxError, ChildTask, GroupError, TaskGroup};
 use looplet_timer::{sleep, timeout};
 
@@ -284,6 +284,34 @@ fn a_nested_scope_dropped_by_a_timeout_in_a_child_is_waited_for() {
         })
         .await;
         assert_eq!(outcome.unwrap(), Some(()));
+        deep.assert_gone();
+        stats().live_tasks
+    });
+    assert_eq!(live, 0);
+    assert_eq!(elapsed, Duration::from_secs(1));
+}
+
+#[test]
+fn when_a_cancelled_task_holding_nested_groups_is_awaited_every_task_under_it_has_ended() {
+    // holder task ─▶ top ─ child ─▶ middle ─ child ─▶ bottom ─ child ─▶ the sleeper
+    //                 └── its own sleeper
+    let deep = Deep::new();
+    let top_own = Deep::new();
+    let (live, elapsed) = run_timed(async {
+        let (bottom, own) = (Rc::clone(&deep), Rc::clone(&top_own));
+        let holder = create_task(TaskGroup::scope(move |top| {
+            own.start_in(&top);
+            top.create_task(TaskGroup::scope(move |middle| {
+                middle.create_task(sleeping_group(&bottom));
+                async { Ok(()) }
+            }));
+            async { Ok(()) }
+        }));
+        sleep(Duration::from_secs(1)).await;
+        assert!(holder.cancel());
+        // The holder's future, and the top scope in it, are dropped; then the awaiter wakes.
+        assert!(holder.await.unwrap_err().is_cancelled());
+        top_own.assert_gone();
         deep.assert_gone();
         stats().live_tasks
     });
