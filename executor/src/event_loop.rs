@@ -46,7 +46,7 @@ use crate::stats::LoopStats;
 use crate::table::TaskTable;
 use crate::task::{
     header_of, new_task, CellCache, Completion, PollOutcome, Task, TaskId, TaskRef, TaskState,
-    PREFIX_BYTES,
+    PREFIX_BYTES, RETAINED_BYTES,
 };
 use crate::waker::{MainWaker, WakerTarget};
 use crate::{context, prefetch, trace};
@@ -233,6 +233,7 @@ impl Core {
                 .saturating_sub(self.remote_taken.woken.get()),
             parks: self.counters.parks.get(),
             cached_cells: self.cell_cache.borrow().len(),
+            cached_cell_bytes: self.cell_cache.borrow().bytes(),
         }
     }
 
@@ -240,6 +241,12 @@ impl Core {
     #[cfg(test)]
     pub(crate) fn with_table<R>(&self, f: impl FnOnce(&TaskTable) -> R) -> R {
         f(&self.sched.borrow().tasks)
+    }
+
+    /// Lets a unit test change the task table.
+    #[cfg(test)]
+    pub(crate) fn with_table_mut<R>(&self, f: impl FnOnce(&mut TaskTable) -> R) -> R {
+        f(&mut self.sched.borrow_mut().tasks)
     }
 
     /// Creates a task and queues it for its first poll.
@@ -423,9 +430,16 @@ impl Core {
                 self.trace
                     .poll_ended(self, TaskId::MAIN, || "main".to_owned());
                 match polled {
-                    Ok(Poll::Ready(output)) => return output,
                     Ok(Poll::Pending) => {}
-                    Err(payload) => resume_unwind(payload),
+                    Ok(Poll::Ready(output)) => {
+                        // Between runs the loop holds only what its live tasks need.
+                        self.release_burst_memory();
+                        return output;
+                    }
+                    Err(payload) => {
+                        self.release_burst_memory();
+                        resume_unwind(payload)
+                    }
                 }
             }
             self.run_soon_callbacks();
@@ -663,14 +677,20 @@ impl Core {
         self.remote.unparked();
     }
 
-    /// Out of work: memory kept for the next burst goes back — cached task cells, and the
-    /// room a burst left in the (now empty) ready queue and the due-timer scratch list.
-    /// Growing them again costs amortised O(1) per push.
+    /// Out of work, or a `run` returned: memory kept for a burst goes back — cached task
+    /// cells beyond [`RETAINED_BYTES`], and the room a burst left in the task table, the
+    /// ready queue, the callback queue and the due-timer scratch list. What the loop keeps
+    /// beyond its live tasks and timers is then bounded: 256 KiB of cells, and room for
+    /// 64 entries in each list. Growing them again costs amortised O(1) per push.
     fn release_burst_memory(&self) {
         /// Room kept anyway, so a quiet loop does not reallocate on every tick.
         const KEEP: usize = 64;
-        self.cell_cache.borrow_mut().release_all();
-        self.sched.borrow_mut().ready.shrink_to(KEEP);
+        self.cell_cache.borrow_mut().trim_to(RETAINED_BYTES);
+        let mut sched = self.sched.borrow_mut();
+        sched.ready.shrink_to(KEEP);
+        sched.tasks.shrink(KEEP);
+        drop(sched);
+        self.soon.borrow_mut().shrink_to(KEEP);
         self.due_scratch.borrow_mut().shrink_to(KEEP);
     }
 
@@ -733,6 +753,7 @@ impl Core {
         drop(entered);
         // A closed loop builds no more tasks: nothing kept for them is needed.
         self.release_burst_memory();
+        self.cell_cache.borrow_mut().release_all();
     }
 }
 

@@ -50,9 +50,11 @@ pub struct LoopStats {
     /// Task ids the ready queue has room for (given back when the loop parks with nothing
     /// to do).
     pub ready_capacity: usize,
-    /// Freed task cells whose memory the loop keeps for its next tasks (given back when it
-    /// parks with nothing to do).
+    /// Freed task cells whose memory the loop keeps for its next tasks (trimmed to 256 KiB
+    /// when it parks with nothing to do and when a `run` returns).
     pub cached_cells: usize,
+    /// The bytes of those cells together.
+    pub cached_cell_bytes: usize,
     /// The timer queue's counters.
     pub timers: TimerStats,
 }

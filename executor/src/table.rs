@@ -11,6 +11,10 @@
 //! * Vacant slots are reused last-freed first, from a stack of their numbers, so a loop
 //!   that runs bursts of tasks keeps reusing the same few slots. The stack has room for
 //!   every slot, reserved as the table grows: removing a task never allocates.
+//! * The table gives memory back when asked ([`TaskTable::shrink`], when the loop parks
+//!   or a `run` returns): vacant slots at its end are dropped, and the room for more. A
+//!   slot in use cannot move (its number is in the task's id), so a long-lived task in a
+//!   high slot keeps the slots below it — 12 bytes each.
 //! * A slot number alone does not name a task: a later task may hold the slot. Callers
 //!   check the task's own id (its never-reused `number`) or compare cell pointers.
 //! * Why not the `slab` crate, which the timer queue uses: slab names an entry's address
@@ -30,6 +34,9 @@ pub(crate) struct TaskTable {
     vacant: Vec<u32>,
     /// Occupied slots.
     len: usize,
+    /// Removals since [`shrink`](TaskTable::shrink) last scanned the table, so that its
+    /// scans cost amortised O(1) per removal however often the loop parks.
+    removed_since_scan: usize,
 }
 
 impl TaskTable {
@@ -90,7 +97,30 @@ impl TaskTable {
         let task = self.slots.get_mut(slot as usize)?.take()?;
         self.vacant.push(slot);
         self.len -= 1;
+        self.removed_since_scan += 1;
         Some(task)
+    }
+
+    /// Gives back the memory of vacant slots at the end of the table and the room for more,
+    /// keeping room for `keep` slots. It does so only when the table has more than twice
+    /// the room it needs, and scans it (O(slots)) at most once per `capacity / 2` removals:
+    /// amortised O(1) per task however often it is called, a few compares when there is
+    /// nothing to do.
+    pub(crate) fn shrink(&mut self, keep: usize) {
+        let wanted = self.len.max(keep);
+        let capacity = self.slots.capacity();
+        if capacity <= wanted.saturating_mul(2) || self.removed_since_scan < capacity / 2 {
+            return;
+        }
+        self.removed_since_scan = 0;
+        while let Some(None) = self.slots.last() {
+            self.slots.pop();
+        }
+        let end = self.slots.len();
+        self.vacant.retain(|&slot| (slot as usize) < end);
+        self.slots.shrink_to(end.max(keep));
+        // Never below the slots' capacity: removing a task must not allocate (module docs).
+        self.vacant.shrink_to(self.slots.capacity());
     }
 
     /// Starts loading `slot` into the cache, for a [`remove`](TaskTable::remove) soon.
@@ -168,6 +198,40 @@ mod tests {
             );
             assert!(core.schedule_local(second.id()));
             assert_eq!(core.stats().ready_len, 1);
+        });
+    }
+
+    #[test]
+    fn shrinking_gives_back_the_vacant_end_and_keeps_the_slots_in_use() {
+        Runner::new().run(async {
+            let mut tasks: Vec<_> = (0..1000)
+                .map(|_| create_task(std::future::pending::<()>()))
+                .collect();
+            let keeper = tasks.remove(10);
+            for task in tasks {
+                task.cancel();
+            }
+            crate::yield_now().await;
+            let core = context::expect_current("the test");
+            core.with_table_mut(|table| table.shrink(64));
+            with_table(|table| {
+                assert_eq!(table.len(), 1);
+                assert!(table.capacity() <= 128, "{} slots kept", table.capacity());
+                assert!(table.vacant.capacity() >= table.slots.capacity());
+                assert!(table
+                    .vacant
+                    .iter()
+                    .all(|&slot| (slot as usize) < table.slots.len()));
+            });
+            // The task in slot 10 is still reachable by its id, and new tasks fit in.
+            assert!(core.schedule_local(keeper.id()));
+            let next: Vec<_> = (0..100).map(|_| create_task(async {})).collect();
+            assert!(next.iter().all(|task| task.id() != keeper.id()));
+            for task in next {
+                task.await.unwrap();
+            }
+            keeper.cancel();
+            assert!(keeper.await.unwrap_err().is_cancelled());
         });
     }
 

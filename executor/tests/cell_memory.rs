@@ -1,6 +1,7 @@
 //! Memory a burst of tasks leaves behind: freed cells are kept for the next burst, matched
-//! by layout, and — with the room the burst made in the ready queue — given back when the
-//! loop runs out of work. Run under memcheck in CI, where a
+//! by layout, and — with the room the burst made in the ready queue and the task table —
+//! given back, down to a small pool, when the loop runs out of work or a `run` returns; all
+//! of it when the loop closes. Run under memcheck in CI, where a
 //! cell freed twice, used after it was kept, or never given back fails the build.
 
 use std::time::Duration;
@@ -59,21 +60,48 @@ fn cells_are_reused_only_for_the_same_layout() {
     });
 }
 
+/// What a loop keeps of a burst's cells once it runs out of work or a `run` returns.
+const RETAINED_BYTES: usize = 256 * 1024;
+
 #[test]
-fn running_out_of_work_gives_the_memory_back() {
+fn running_out_of_work_gives_the_memory_back_down_to_a_small_pool() {
+    const BURST: usize = 10_000;
     let mut runner = virtual_runner();
     runner.run(async {
-        for task in (0..10)
+        for task in (0..BURST)
             .map(|_| create_task(yield_now()))
             .collect::<Vec<_>>()
         {
             task.await.unwrap();
         }
-        assert_eq!(stats().cached_cells, 10);
+        assert_eq!(stats().cached_cells, BURST);
+        assert!(stats().cached_cell_bytes > RETAINED_BYTES);
         // Nothing is ready while this sleeps: the loop parks (on the virtual clock, jumps).
         sleep(Duration::from_secs(1)).await;
-        assert_eq!(stats().cached_cells, 0);
+        assert!(stats().cached_cell_bytes <= RETAINED_BYTES);
+        assert!(stats().cached_cells < BURST);
     });
+}
+
+#[test]
+fn a_run_returning_gives_the_memory_back_down_to_a_small_pool() {
+    const BURST: usize = 10_000;
+    let mut runner = virtual_runner();
+    let cached_inside = runner.run(async {
+        for task in (0..BURST)
+            .map(|_| create_task(async {}))
+            .collect::<Vec<_>>()
+        {
+            task.await.unwrap();
+        }
+        stats().cached_cells
+    });
+    assert_eq!(cached_inside, BURST, "the loop never parked during the run");
+    assert!(runner.stats().cached_cell_bytes <= RETAINED_BYTES);
+    assert!(
+        runner.stats().slab_capacity <= 128,
+        "the task table shrank too"
+    );
 }
 
 #[test]

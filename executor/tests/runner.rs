@@ -93,12 +93,26 @@ fn create_task_without_a_loop_panics_with_a_message_naming_the_fix() {
 }
 
 #[test]
-fn sleep_without_a_loop_panics_with_a_message_naming_the_fix() {
-    let message = panic_message(catch_unwind(|| drop(sleep(Duration::from_secs(1)))).unwrap_err());
+fn polling_a_sleep_without_a_loop_panics_with_a_message_naming_the_fix() {
+    let polled = catch_unwind(|| {
+        let mut sleep = std::pin::pin!(sleep(Duration::from_secs(1)));
+        let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+        let _ = std::future::Future::poll(sleep.as_mut(), &mut cx);
+    });
+    let message = panic_message(polled.unwrap_err());
     assert!(
         message.contains("needs a running looplet event loop"),
         "{message}"
     );
+}
+
+#[test]
+fn a_sleep_made_outside_a_loop_is_run_by_the_loop_that_polls_it() {
+    let mut runner = virtual_runner();
+    let nap = sleep(Duration::from_secs(2)); // lazy: no loop is needed to make it
+    let start = runner.clock().now();
+    runner.run(nap);
+    assert_eq!(runner.clock().now() - start, Duration::from_secs(2));
 }
 
 #[test]

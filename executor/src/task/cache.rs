@@ -11,9 +11,10 @@
 //!   At most [`MAX_LAYOUTS`] layouts are kept; memory of any other layout is deallocated.
 //! * New tasks take cached memory before asking the allocator, so the cache never holds
 //!   more cells of a layout than were alive at once at that layout's peak.
-//! * Everything is given back to the allocator when the loop runs out of work and parks,
-//!   when it closes, and when it is dropped: a loop keeps memory between bursts only while
-//!   it stays busy.
+//! * When the loop runs out of work and parks, and when a `run` call returns, the cache is
+//!   trimmed to [`RETAINED_BYTES`]: a loop keeps a burst's memory only while it stays busy,
+//!   and a small pool for the next few tasks. Everything goes back when it closes, and when
+//!   it is dropped.
 //!
 //! # Invariants
 //!
@@ -27,10 +28,15 @@ use std::ptr::NonNull;
 /// Layouts kept at most; a loop rarely spawns more distinct future types in a hot loop.
 const MAX_LAYOUTS: usize = 16;
 
+/// Bytes of cell memory kept across a park or the end of a `run` (module docs, "Policy").
+pub(crate) const RETAINED_BYTES: usize = 256 * 1024;
+
 /// Freed cell memory, by layout. See the module docs.
 #[derive(Default)]
 pub(crate) struct CellCache {
     by_layout: Vec<(Layout, Vec<NonNull<u8>>)>,
+    /// The bytes of all cached cells together.
+    bytes: usize,
 }
 
 impl CellCache {
@@ -40,7 +46,9 @@ impl CellCache {
             .by_layout
             .iter_mut()
             .find(|(kept, _)| *kept == layout)?;
-        memory.pop()
+        let cell = memory.pop()?;
+        self.bytes -= layout.size();
+        Some(cell)
     }
 
     /// Keeps `memory` for reuse, or hands it back when its layout has no room here.
@@ -56,12 +64,12 @@ impl CellCache {
     ) -> Result<(), NonNull<u8>> {
         if let Some((_, kept)) = self.by_layout.iter_mut().find(|(kept, _)| *kept == layout) {
             kept.push(memory);
-            return Ok(());
-        }
-        if self.by_layout.len() == MAX_LAYOUTS {
+        } else if self.by_layout.len() == MAX_LAYOUTS {
             return Err(memory);
+        } else {
+            self.by_layout.push((layout, vec![memory]));
         }
-        self.by_layout.push((layout, vec![memory]));
+        self.bytes += layout.size();
         Ok(())
     }
 
@@ -70,15 +78,31 @@ impl CellCache {
         self.by_layout.iter().map(|(_, memory)| memory.len()).sum()
     }
 
-    /// Gives every cached cell back to the allocator.
-    pub(crate) fn release_all(&mut self) {
-        for (layout, memory) in self.by_layout.drain(..) {
-            for cell in memory {
+    /// The bytes of all cached cells together.
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Gives cached cells back to the allocator until at most `keep` bytes are left, and
+    /// the room the lists had for a burst with them.
+    pub(crate) fn trim_to(&mut self, keep: usize) {
+        for (layout, memory) in &mut self.by_layout {
+            while self.bytes > keep {
+                let Some(cell) = memory.pop() else { break };
+                self.bytes -= layout.size();
                 // SAFETY: allocated by the global allocator with exactly this layout and
                 // owned by the cache alone (module docs, "Invariants").
-                unsafe { dealloc(cell.as_ptr(), layout) };
+                unsafe { dealloc(cell.as_ptr(), *layout) };
             }
+            memory.shrink_to_fit();
         }
+        self.by_layout.retain(|(_, memory)| !memory.is_empty());
+    }
+
+    /// Gives every cached cell back to the allocator.
+    pub(crate) fn release_all(&mut self) {
+        self.trim_to(0);
+        self.by_layout = Vec::new();
     }
 }
 

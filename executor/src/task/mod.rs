@@ -45,7 +45,7 @@ mod contain;
 mod error;
 mod handle;
 
-pub(crate) use cache::CellCache;
+pub(crate) use cache::{CellCache, RETAINED_BYTES};
 pub(crate) use cell::{header_of, new_task, PollOutcome, TaskRef, TaskVTable, PREFIX_BYTES};
 pub use error::TaskError;
 pub use handle::Task;
