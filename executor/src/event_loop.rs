@@ -361,6 +361,26 @@ impl Core {
         }
     }
 
+    /// Asks for task `id` to be cancelled, as [`Task::cancel`](crate::Task::cancel) does:
+    /// marks it and queues it, so the loop applies the request the next time it would poll
+    /// it. A task that is gone is left alone. Returns `false` only when the loop's state is
+    /// borrowed right now (the caller then sends the request through the remote queue).
+    pub(crate) fn request_cancel(&self, id: TaskId) -> bool {
+        let Ok(sched) = self.sched.try_borrow() else {
+            return false;
+        };
+        let live = sched
+            .tasks
+            .get(id.slot)
+            .filter(|task| task.waker_target().id() == id && !task.header().is_done());
+        if let Some(task) = live {
+            task.header().cancel_requested.set(true);
+        }
+        let found = live.is_some();
+        drop(sched);
+        !found || self.schedule_local(id)
+    }
+
     /// Memory for a new task cell of `layout`, if the cache has one.
     pub(crate) fn take_cell_memory(&self, layout: Layout) -> Option<NonNull<u8>> {
         self.cell_cache.try_borrow_mut().ok()?.take(layout)

@@ -16,7 +16,7 @@ use std::task::{Context, Poll, Waker};
 use futures_task::{FutureObj, Spawn, SpawnError};
 
 use crate::remote::Remote;
-use crate::{context, TaskError};
+use crate::{context, CancelHandle, TaskError};
 
 /// A `Send + Clone` handle to a loop, for other threads.
 ///
@@ -91,14 +91,26 @@ impl Handle {
             state: Mutex::new(SlotState {
                 outcome: None,
                 waker: None,
+                task: None,
+                cancel_requested: false,
+                finished: false,
             }),
             filled: Condvar::new(),
         });
         let completer = Completer {
             slot: Some(Arc::clone(&slot)),
         };
+        let job_slot = Arc::clone(&slot);
         let _ = self.remote.submit(Box::new(move || {
             let task = crate::create_task(future);
+            let cancel_requested = {
+                let mut state = job_slot.lock();
+                state.task = Some(task.cancel_handle());
+                state.cancel_requested
+            };
+            if cancel_requested {
+                task.cancel();
+            }
             task.add_done_callback(move |task| completer.complete(task.result()));
         }));
         RemoteTask {
@@ -186,6 +198,12 @@ struct OutcomeSlot<T> {
 struct SlotState<T> {
     outcome: Option<Result<T, TaskError>>,
     waker: Option<Waker>,
+    /// The task, once the loop has made it from the submitted job.
+    task: Option<CancelHandle>,
+    /// Set by [`RemoteTask::cancel`]; the job reads it when it makes the task.
+    cancel_requested: bool,
+    /// The outcome has come in (it may have been taken since).
+    finished: bool,
 }
 
 impl<T> OutcomeSlot<T> {
@@ -197,6 +215,42 @@ impl<T> OutcomeSlot<T> {
 }
 
 impl<T> RemoteTask<T> {
+    /// Asks the loop to cancel the task, from any thread; returns whether it was still
+    /// pending (its outcome not in yet). A task not made yet (its job still in the remote
+    /// queue) is cancelled before its first poll.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::Runner;
+    ///
+    /// let mut runner = Runner::new();
+    /// let handle = runner.handle();
+    /// let remote = std::thread::spawn(move || {
+    ///     let remote = handle.spawn(std::future::pending::<()>());
+    ///     assert!(remote.cancel());
+    ///     remote
+    /// })
+    /// .join()
+    /// .unwrap();
+    /// assert!(runner.run(remote).unwrap_err().is_cancelled());
+    /// ```
+    #[doc(alias = "abort")]
+    pub fn cancel(&self) -> bool {
+        let task = {
+            let mut state = self.slot.lock();
+            if state.finished {
+                return false;
+            }
+            state.cancel_requested = true;
+            state.task.clone()
+        };
+        if let Some(task) = task {
+            task.cancel();
+        }
+        true
+    }
+
     /// Blocks this thread until the task is done, and returns its outcome.
     ///
     /// # Panics
@@ -272,6 +326,7 @@ fn fill<T>(slot: &OutcomeSlot<T>, outcome: Result<T, TaskError>) {
     let waker = {
         let mut state = slot.lock();
         state.outcome = Some(outcome);
+        state.finished = true;
         state.waker.take()
     };
     slot.filled.notify_all();

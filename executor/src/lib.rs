@@ -47,6 +47,7 @@
 #![deny(clippy::undocumented_unsafe_blocks)]
 #![warn(missing_docs)]
 
+mod cancel;
 mod context;
 mod event_loop;
 mod handle;
@@ -60,6 +61,7 @@ mod task;
 mod trace;
 mod waker;
 
+pub use cancel::CancelHandle;
 pub use handle::{handle, Handle, RemoteTask};
 pub use run::{run, Builder, Runner};
 pub use spawn::{
@@ -102,6 +104,7 @@ const _: () = {
     const fn send_sync<T: Send + Sync>() {}
     const fn send<T: Send>() {}
     send_sync::<Handle>();
-    send::<TaskError>();
+    send_sync::<CancelHandle>();
+    send_sync::<TaskError>();
     send::<RemoteTask<u8>>();
 };

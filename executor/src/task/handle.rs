@@ -105,6 +105,27 @@ impl<T> Task<T> {
         true
     }
 
+    /// A `Send + Sync` handle that cancels this task from any thread (tokio's
+    /// `AbortHandle`).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, run};
+    ///
+    /// run(async {
+    ///     let task = create_task(std::future::pending::<()>());
+    ///     let canceller = task.cancel_handle();
+    ///     std::thread::spawn(move || canceller.cancel()).join().unwrap();
+    ///     assert!(task.await.unwrap_err().is_cancelled());
+    /// });
+    /// ```
+    #[doc(alias = "abort_handle")]
+    pub fn cancel_handle(&self) -> crate::CancelHandle {
+        let target = self.cell.waker_target();
+        crate::CancelHandle::new(target.remote().clone(), target.id())
+    }
+
     /// Takes the outcome without waiting (asyncio's `Task.result()`): the value, or why
     /// there is none. Reading before the task is done gives an error for which
     /// [`TaskError::is_not_done`] is true, never a wait. The outcome can be taken once.
