@@ -403,6 +403,16 @@ impl Core {
         }
     }
 
+    /// The name of live task `id`.
+    pub(crate) fn task_name(&self, id: TaskId) -> Option<String> {
+        let task = {
+            let sched = self.sched.borrow();
+            let task = sched.tasks.get(id.slot)?;
+            (task.waker_target().id() == id).then(|| task.clone())?
+        };
+        Some(task.name())
+    }
+
     /// The task being polled right now; `None` in the future given to `run`.
     pub(crate) fn current_task(&self) -> Option<TaskId> {
         self.current_task.get()

@@ -65,10 +65,11 @@ pub use cancel::CancelHandle;
 pub use handle::{handle, Handle, RemoteTask};
 pub use run::{run, Builder, Runner};
 pub use spawn::{
-    create_task, current_task_id, spawner, stats, yield_now, LocalSpawner, TaskBuilder, YieldNow,
+    create_task, current_task_id, current_task_name, spawner, stats, yield_now, LocalSpawner,
+    TaskBuilder, YieldNow,
 };
 pub use stats::{LoopStats, TimerStats};
-pub use task::{Task, TaskError, TaskId};
+pub use task::{DoneCallbackId, Task, TaskError, TaskId};
 
 /// A `Task` belongs to its loop's thread, so it is not `Send`:
 ///

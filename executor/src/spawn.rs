@@ -181,6 +181,27 @@ pub fn current_task_id() -> Option<crate::TaskId> {
     context::with_current(|core| core.current_task()).flatten()
 }
 
+/// The name of the task being polled right now (asyncio's `current_task().get_name()`):
+/// the one given to [`TaskBuilder::name`], or `Task-N`; `None` when called from the future
+/// given to `run`, or with no loop running.
+///
+/// # Examples
+///
+/// ```
+/// use looplet_executor::{create_task, current_task_name, run, TaskBuilder};
+///
+/// run(async {
+///     assert_eq!(current_task_name(), None);
+///     let named = TaskBuilder::new().name("fetcher").spawn(async { current_task_name() });
+///     assert_eq!(named.await.unwrap().as_deref(), Some("fetcher"));
+///     let unnamed = create_task(async { current_task_name() });
+///     assert_eq!(unnamed.await.unwrap().as_deref(), Some("Task-2"));
+/// });
+/// ```
+pub fn current_task_name() -> Option<String> {
+    context::with_current(|core| core.current_task().and_then(|id| core.task_name(id))).flatten()
+}
+
 /// The running loop's counters; see [`LoopStats`].
 ///
 /// # Examples

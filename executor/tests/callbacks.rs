@@ -148,3 +148,54 @@ fn tasks_get_increasing_default_names_and_custom_ones() {
         assert_eq!(named.id().number(), 3);
     });
 }
+
+#[test]
+fn a_removed_callback_never_runs_and_the_others_keep_their_order() {
+    let trace = Trace::new();
+    let (first, third, fourth) = (trace.clone(), trace.clone(), trace.clone());
+    looplet_executor::run(async move {
+        let task = create_task(async { 1 });
+        let ids = [
+            task.add_done_callback(move |_| first.push("first")),
+            task.add_done_callback(|_| unreachable!("removed")),
+            task.add_done_callback(move |_| third.push("third")),
+        ];
+        assert!(task.remove_done_callback(ids[1]));
+        assert!(!task.remove_done_callback(ids[1]), "an id removes once");
+        // Removing the first and adding again keeps registration order.
+        let _ = task.add_done_callback(move |_| fourth.push("fourth"));
+        assert_eq!(task.await.unwrap(), 1);
+        yield_now().await;
+    });
+    assert_eq!(trace.events(), ["first", "third", "fourth"]);
+}
+
+#[test]
+fn removing_the_first_callback_does_not_let_a_later_one_jump_the_queue() {
+    let trace = Trace::new();
+    let (second, third) = (trace.clone(), trace.clone());
+    looplet_executor::run(async move {
+        let task = create_task(async {});
+        let first = task.add_done_callback(|_| unreachable!("removed"));
+        let _ = task.add_done_callback(move |_| second.push("second"));
+        assert!(task.remove_done_callback(first));
+        let _ = task.add_done_callback(move |_| third.push("third"));
+        task.await.unwrap();
+        yield_now().await;
+    });
+    assert_eq!(trace.events(), ["second", "third"]);
+}
+
+#[test]
+fn a_callback_added_to_a_done_task_is_queued_and_cannot_be_removed() {
+    let trace = Trace::new();
+    let log = trace.clone();
+    looplet_executor::run(async move {
+        let task = create_task(async {});
+        yield_now().await;
+        let id = task.add_done_callback(move |_| log.push("ran"));
+        assert!(!task.remove_done_callback(id));
+        yield_now().await;
+    });
+    assert_eq!(trace.events(), ["ran"]);
+}

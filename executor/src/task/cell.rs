@@ -67,6 +67,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use super::contain::{contain, drop_payload};
+use super::extras::{DoneCallback, DoneCallbackId, Extras};
 use super::{Completion, Task, TaskError, TaskId, TaskState};
 use crate::context;
 use crate::event_loop::Core;
@@ -99,37 +100,13 @@ pub(crate) trait JoinCell<T> {
     fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<T, TaskError>>;
     fn take_outcome(&self) -> Result<T, TaskError>;
     /// `base` is this cell's [`CellRef::base`].
-    fn add_done_callback(&self, base: NonNull<WakerTarget>, callback: DoneCallback<T>);
-}
-
-pub(crate) type DoneCallback<T> = Box<dyn FnOnce(&Task<T>)>;
-
-/// What few tasks have — a name, done callbacks — out of line, behind one thin pointer
-/// made on first use.
-struct Extras<T> {
-    name: Option<Box<str>>,
-    /// Callbacks in registration order: the first here, so that one callback allocates no
-    /// `Vec`. Both are taken (never borrowed) to read or extend.
-    first_callback: Cell<Option<DoneCallback<T>>>,
-    more_callbacks: Cell<Vec<DoneCallback<T>>>,
-}
-
-impl<T> Extras<T> {
-    fn new(name: Option<Box<str>>) -> Box<Extras<T>> {
-        Box::new(Extras {
-            name,
-            first_callback: Cell::new(None),
-            more_callbacks: Cell::new(Vec::new()),
-        })
-    }
-
-    /// Takes every callback, in registration order.
-    fn take_callbacks(&self) -> impl Iterator<Item = DoneCallback<T>> {
-        self.first_callback
-            .take()
-            .into_iter()
-            .chain(self.more_callbacks.take())
-    }
+    fn add_done_callback(
+        &self,
+        base: NonNull<WakerTarget>,
+        callback: DoneCallback<T>,
+    ) -> DoneCallbackId;
+    /// Removes a callback that has not run yet; returns whether it had not.
+    fn remove_done_callback(&self, id: DoneCallbackId) -> bool;
 }
 
 /// The loop's reference to a task: a thin pointer, counted in `Header::local_refs`.
@@ -747,19 +724,14 @@ impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
         unsafe { ManuallyDrop::take(&mut (*self.body.get()).outcome) }
     }
 
-    fn add_done_callback(&self, base: NonNull<WakerTarget>, callback: DoneCallback<F::Output>) {
+    fn add_done_callback(
+        &self,
+        base: NonNull<WakerTarget>,
+        callback: DoneCallback<F::Output>,
+    ) -> DoneCallbackId {
         if !self.prefix.header.is_done() {
             let extras = self.extras.get_or_init(|| Extras::new(None));
-            match extras.first_callback.take() {
-                None => extras.first_callback.set(Some(callback)),
-                Some(first) => {
-                    extras.first_callback.set(Some(first));
-                    let mut more = extras.more_callbacks.take();
-                    more.push(callback);
-                    extras.more_callbacks.set(more);
-                }
-            }
-            return;
+            return extras.push_callback(callback);
         }
         // Already done: never run inline. The loop runs it soon; with the loop gone there is
         // nobody left to run it later, so run it now rather than lose it.
@@ -771,6 +743,20 @@ impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
             }
             _ => run_callback(&handle, callback),
         }
+        DoneCallbackId::QUEUED
+    }
+
+    fn remove_done_callback(&self, id: DoneCallbackId) -> bool {
+        let removed = self
+            .extras
+            .get()
+            .and_then(|extras| extras.remove_callback(id));
+        let found = removed.is_some();
+        contain(
+            || format!("dropping a removed done callback of {}", self.name()),
+            || drop(removed),
+        );
+        found
     }
 }
 

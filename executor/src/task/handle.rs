@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use super::cell::{CellRef, JoinCell};
-use super::{Completion, TaskError, TaskId, TaskState};
+use super::{Completion, DoneCallbackId, TaskError, TaskId, TaskState};
 
 /// A handle to a task running on a looplet loop (asyncio's `Task`).
 ///
@@ -169,9 +169,31 @@ impl<T> Task<T> {
     /// });
     /// assert_eq!(seen.get(), 7);
     /// ```
-    pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) {
+    pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) -> DoneCallbackId {
         self.cell
-            .add_done_callback(self.cell.base(), Box::new(callback));
+            .add_done_callback(self.cell.base(), Box::new(callback))
+    }
+
+    /// Removes a done callback that has not run yet (asyncio's `remove_done_callback`);
+    /// returns whether it was still waiting. A callback added after the task was done is
+    /// already queued to run and cannot be removed.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, run};
+    ///
+    /// run(async {
+    ///     let task = create_task(async { 1 });
+    ///     let first = task.add_done_callback(|_| unreachable!("removed"));
+    ///     let _second = task.add_done_callback(|task| assert!(task.is_done()));
+    ///     assert!(task.remove_done_callback(first));
+    ///     assert!(!task.remove_done_callback(first), "removed once");
+    ///     assert_eq!(task.await.unwrap(), 1);
+    /// });
+    /// ```
+    pub fn remove_done_callback(&self, id: DoneCallbackId) -> bool {
+        self.cell.remove_done_callback(id)
     }
 }
 

@@ -43,11 +43,13 @@ mod cache;
 mod cell;
 mod contain;
 mod error;
+mod extras;
 mod handle;
 
 pub(crate) use cache::{CellCache, RETAINED_BYTES};
 pub(crate) use cell::{header_of, new_task, PollOutcome, TaskRef, TaskVTable, PREFIX_BYTES};
 pub use error::TaskError;
+pub use extras::DoneCallbackId;
 pub use handle::Task;
 
 use std::fmt;
