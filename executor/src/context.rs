@@ -104,13 +104,14 @@ pub(crate) fn try_enter(core: &Rc<Core>) -> Option<EnterGuard> {
     })
 }
 
-/// Makes `core` the running loop; a nested call panics with the message that names the fix.
+/// Makes `core` the running loop; a nested call panics with the message that names the fix
+/// and `caller`, the public function called (`looplet::run`, `Runner::run`).
 #[track_caller]
-pub(crate) fn enter(core: &Rc<Core>) -> EnterGuard {
+pub(crate) fn enter(core: &Rc<Core>, caller: &str) -> EnterGuard {
     match try_enter(core) {
         Some(guard) => guard,
         None => panic!(
-            "looplet::run cannot be called from a running event loop: inside async code, \
+            "{caller} cannot be called from a running event loop: inside async code, \
              .await the future (or create_task it) instead of starting another loop"
         ),
     }

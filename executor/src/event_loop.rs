@@ -423,13 +423,16 @@ impl Core {
     }
 
     /// Runs `future` to completion on this loop, driving every task meanwhile. Tasks still
-    /// live when it returns stay in the loop for the next call.
-    pub(crate) fn block_on<F: Future>(self: &Rc<Self>, future: F) -> F::Output {
+    /// live when it returns stay in the loop for the next call. `caller` names the public
+    /// function that was called (`looplet::run` or `Runner::run`) in misuse messages, which
+    /// point at the caller's line.
+    #[track_caller]
+    pub(crate) fn block_on<F: Future>(self: &Rc<Self>, caller: &str, future: F) -> F::Output {
         assert!(
             self.phase.get() == Phase::Open,
-            "Runner::run on a closed Runner: close() was already called; create a new Runner"
+            "{caller} on a closed Runner: close() was already called; create a new Runner"
         );
-        let _entered = context::enter(self);
+        let _entered = context::enter(self, caller);
         let mut future = pin!(future);
         let main_waker = MainWaker::new_waker(&self.remote);
         self.drain_remote();

@@ -46,7 +46,7 @@ use crate::Handle;
 /// ```
 #[track_caller]
 pub fn run<F: Future>(future: F) -> F::Output {
-    Runner::new().run(future)
+    Runner::new().core.block_on("looplet::run", future)
 }
 
 /// One loop across many `run` calls (asyncio's `asyncio.Runner`).
@@ -129,7 +129,7 @@ impl Runner {
     /// ```
     #[track_caller]
     pub fn run<F: Future>(&mut self, future: F) -> F::Output {
-        self.core.block_on(future)
+        self.core.block_on("Runner::run", future)
     }
 
     /// Cancels every task still in the loop, runs their done callbacks, and closes the

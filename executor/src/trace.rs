@@ -133,7 +133,12 @@ impl Tracer {
     #[inline(never)]
     fn created(&self, core: &Core, id: TaskId, name: &str) {
         let at = self.stamp(core);
-        self.line(at, format_args!("created  {id} ({name})"));
+        // A task without a name of its own is called by its id: say it once.
+        if name == id.to_string() {
+            self.line(at, format_args!("created  {id}"));
+        } else {
+            self.line(at, format_args!("created  {id} ({name})"));
+        }
         self.chrome(|trace| trace.task_created(id, name, at));
     }
 

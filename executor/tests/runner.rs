@@ -78,7 +78,19 @@ fn run_inside_a_running_loop_panics_with_a_message_naming_the_fix() {
         panic_message(nested)
     });
     assert!(
-        message.contains("cannot be called from a running event loop"),
+        message.starts_with("looplet::run cannot be called from a running event loop"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_nested_runner_run_is_named_runner_run_in_the_message() {
+    let message = run(async {
+        let nested = catch_unwind(|| Runner::new().run(async {})).unwrap_err();
+        panic_message(nested)
+    });
+    assert!(
+        message.starts_with("Runner::run cannot be called from a running event loop"),
         "{message}"
     );
 }
