@@ -151,7 +151,7 @@ impl TaskGroup {
     {
         Scope {
             group: TaskGroup {
-                shared: Rc::new(Shared::new()),
+                shared: Shared::new(),
             },
             start: Some(body),
             body: None,

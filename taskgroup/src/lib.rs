@@ -55,6 +55,7 @@ mod child;
 mod child_future;
 mod error;
 mod group;
+mod polling;
 mod set;
 mod shared;
 

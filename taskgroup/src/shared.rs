@@ -25,9 +25,11 @@
 //! with it the inner scope, which can only *ask* its children to cancel: the loop drops their
 //! futures at its next turn. So the outer scope must wait for them too.
 //!
-//! * The parent link: while a group's body or child is polled, [`Shared::enclosing`] makes
-//!   that group the thread's "polling" group; a scope's first poll takes it as its parent
-//!   ([`Shared::find_parent`]). A scope first polled elsewhere (a plain task) has none.
+//! * The parent link: while a group's body or child is polled, [`Shared::enclosing`] marks
+//!   that group as the one being polled on this thread (`polling.rs`); a scope's first poll
+//!   takes it as its parent ([`Shared::find_parent`]). A scope first polled elsewhere (in a
+//!   plain task) has none. A parent's first poll comes before that of any group nested in
+//!   it, so the links cannot form a cycle, and `abort`'s walk down them ends.
 //! * A scope dropped while tasks of its group are still live makes the group an *orphan* of
 //!   its parent: the parent's `orphans` counts it until its last task has ended, and the
 //!   parent's scope returns only once it is *settled* — no child and no orphan live
@@ -84,6 +86,7 @@ use looplet_executor::{Task, TaskId};
 use slab::Slab;
 
 use crate::error::BoxError;
+use crate::polling::{self, Slot};
 
 /// Where a [`TaskGroup`](crate::TaskGroup) is in its life; see
 /// [`TaskGroup::state`](crate::TaskGroup::state).
@@ -145,6 +148,8 @@ pub(crate) struct Shared {
     orphaned: Cell<bool>,
     /// Nested groups whose scope was dropped while tasks of theirs were still live.
     orphans: Cell<usize>,
+    /// This group's number in the thread's table of groups (`polling.rs`).
+    slot: Slot,
 }
 
 /// A nested group's link to the group it is nested in.
@@ -154,15 +159,10 @@ struct Parent {
     key: usize,
 }
 
-thread_local! {
-    /// The group whose body or child is being polled right now, if any: the parent of any
-    /// scope first polled there. See [`Shared::enclosing`].
-    static POLLING: RefCell<Option<Rc<Shared>>> = const { RefCell::new(None) };
-}
-
 impl Shared {
-    pub(crate) fn new() -> Shared {
-        Shared {
+    /// A new, open group.
+    pub(crate) fn new() -> Rc<Shared> {
+        Rc::new_cyclic(|this| Shared {
             state: Cell::new(GroupState::Open),
             children: RefCell::new(Slab::new()),
             errors: RefCell::new(Vec::new()),
@@ -175,7 +175,8 @@ impl Shared {
             nested: RefCell::new(Slab::new()),
             orphaned: Cell::new(false),
             orphans: Cell::new(0),
-        }
+            slot: Slot::new(Weak::clone(this)),
+        })
     }
 
     /// Where the group is in its life.
@@ -292,33 +293,16 @@ impl Shared {
     /// Runs `poll` — a poll of this group's body or of one of its children — with this group
     /// as the parent of any scope first polled inside it (module docs: nesting). The previous
     /// one is restored afterwards, also when `poll` panics.
-    pub(crate) fn enclosing<R>(self: &Rc<Shared>, poll: impl FnOnce() -> R) -> R {
-        /// Puts back the group that was polling before.
-        struct Restore(Option<Rc<Shared>>);
-        impl Drop for Restore {
-            fn drop(&mut self) {
-                let outer = self.0.take();
-                // Gone only during thread exit, when there is nothing left to restore.
-                let _ = POLLING.try_with(|polling| polling.replace(outer));
-            }
-        }
-
-        let outer = POLLING
-            .try_with(|polling| polling.replace(Some(Rc::clone(self))))
-            .ok()
-            .flatten();
-        let _restore = Restore(outer);
-        poll()
+    pub(crate) fn enclosing<R>(&self, poll: impl FnOnce() -> R) -> R {
+        polling::polling(&self.slot, poll)
     }
 
     /// At the scope's first poll: the group whose body or child is polling it, if any,
     /// becomes this group's parent.
     pub(crate) fn find_parent(self: &Rc<Shared>) {
-        let polling = POLLING
-            .try_with(|polling| polling.borrow().clone())
-            .ok()
-            .flatten();
-        let Some(group) = polling.filter(|parent| parent.state() != GroupState::Closed) else {
+        let Some(group) =
+            polling::current::<Shared>().filter(|parent| parent.state() != GroupState::Closed)
+        else {
             return;
         };
         let key = group.nested.borrow_mut().insert(Rc::downgrade(self));
