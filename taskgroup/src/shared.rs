@@ -100,9 +100,9 @@ pub enum GroupState {
     /// Children run and new ones may be added. Invariant: no child was cancelled by the
     /// group.
     Open,
-    /// Every child has been asked to cancel, and the body stops at its next suspension;
-    /// a task created now is cancelled before its first poll. Invariant: entered once,
-    /// never left except for `Closed`.
+    /// Every child, and every task of a group nested in it, has been asked to cancel, and
+    /// the body stops at its next suspension; a task created now is cancelled before its
+    /// first poll. Invariant: entered once, never left except for `Closed`.
     ShuttingDown,
     /// The scope has returned (or was dropped, and every task started under it has ended).
     /// Invariant: no child is live, nor any task of a group nested in it, and no child can
