@@ -11,12 +11,12 @@ use std::any::Any;
 use std::cell::{Cell, RefCell};
 use std::future::{poll_fn, Future};
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::task::Poll;
 use std::time::Duration;
 
-use looplet_executor::{create_task, stats, Runner};
+use looplet_executor::{create_task, stats, yield_now, Runner};
 use looplet_taskgroup::{BoxError, ChildTask, GroupError, TaskGroup};
 use looplet_timer::{sleep, timeout};
 
@@ -317,4 +317,41 @@ fn when_a_cancelled_task_holding_nested_groups_is_awaited_every_task_under_it_ha
     });
     assert_eq!(live, 0);
     assert_eq!(elapsed, Duration::from_secs(1));
+}
+
+#[test]
+fn a_nested_scope_kept_alive_past_its_body_does_not_hold_the_outer_scope_open() {
+    // Waiting for a scope that nobody polls any more would hang: only a dropped one is
+    // waited for. Moving a started scope out of the group is a choice to outlive it.
+    type Kept = Rc<RefCell<Option<Pin<Box<dyn Future<Output = Result<Option<()>, GroupError>>>>>>>;
+    let deep = Deep::new();
+    let kept: Kept = Rc::default();
+    let (live, elapsed) = run_timed(async {
+        let (inner_deep, stash) = (Rc::clone(&deep), Rc::clone(&kept));
+        let outcome = TaskGroup::scope(|_tg| async move {
+            let mut inner: Pin<Box<dyn Future<Output = _>>> = Box::pin(sleeping_group(&inner_deep));
+            poll_fn(|cx| {
+                assert!(
+                    inner.as_mut().poll(cx).is_pending(),
+                    "started, its child waits"
+                );
+                Poll::Ready(())
+            })
+            .await;
+            *stash.borrow_mut() = Some(inner);
+            Ok(())
+        })
+        .await;
+        assert_eq!(outcome.unwrap(), Some(()));
+        assert!(
+            !deep.handle.borrow().as_ref().unwrap().is_done(),
+            "the kept scope's child runs on"
+        );
+        drop(kept.take()); // dropping the kept scope cancels its child, at the next turn
+        yield_now().await;
+        deep.assert_gone();
+        stats().live_tasks
+    });
+    assert_eq!(live, 0);
+    assert_eq!(elapsed, Duration::ZERO);
 }
