@@ -35,15 +35,14 @@
 //! one unit of `refs`; the loop side holds one more while any loop-side reference exists, and
 //! the borrowed waker is lent only while the loop holds such a reference. So every vtable
 //! call finds the target alive, and the cell is freed exactly once, by whoever releases the
-//! last unit ([`release`]). Any thread may read the target's fields through the pointer:
-//! they are `Sync` (an `Arc`, plain integers, an atomic and a `'static` table of function
-//! pointers). The
-//! header right after the target is `!Sync`; a wake reads it only after checking that the
-//! calling thread is running the task's own loop, the one thread that uses it.
+//! last unit ([`release`]; the count's orderings are in [`crate::refs`]). Any thread may read
+//! the target's fields through the pointer: they are `Sync` (an `Arc`, plain integers, an
+//! atomic and a `'static` table of function pointers). The header right after the target is
+//! `!Sync`; a wake reads it only after checking that the calling thread is running the
+//! task's own loop, the one thread that uses it.
 
 use std::mem::ManuallyDrop;
 use std::ptr::NonNull;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::task::{RawWaker, RawWakerVTable, Waker};
 
@@ -51,7 +50,8 @@ use futures_task::ArcWake;
 
 use crate::context;
 use crate::event_loop::Core;
-use crate::remote::{Remote, REMOTE_QUEUED};
+use crate::refs::{Refs, Released};
+use crate::remote::{self, Remote};
 use crate::task::{TaskId, TaskVTable};
 
 /// The part of a task cell that wakers use, from any thread; the first field of every cell.
@@ -61,15 +61,11 @@ pub(crate) struct WakerTarget {
     vtable: &'static TaskVTable,
     number: u64,
     slot: u32,
-    /// The low 31 bits ([`COUNT`]): owned wakers alive, plus one while any loop-side
-    /// reference exists; the cell's memory is freed when they reach zero. The top bit
-    /// ([`REMOTE_QUEUED`]): the task's id is in its loop's remote queue. One word, so the
-    /// flag costs the cell no bytes.
-    refs: AtomicU32,
+    /// Units: owned wakers alive, plus one while any loop-side reference exists; the cell's
+    /// memory is freed when they reach zero. In the same word, the flag that says the task's
+    /// id is in its loop's remote queue, so the flag costs the cell no bytes.
+    refs: Refs,
 }
-
-/// The bits of `WakerTarget::refs` that count units.
-const COUNT: u32 = !REMOTE_QUEUED;
 
 impl WakerTarget {
     /// A target with the loop side's unit of `refs` and no waker yet.
@@ -79,7 +75,7 @@ impl WakerTarget {
             vtable,
             number: id.number,
             slot: id.slot,
-            refs: AtomicU32::new(1),
+            refs: Refs::new(),
         }
     }
 
@@ -100,13 +96,13 @@ impl WakerTarget {
 
     /// Wakes the task through its loop's remote queue, where it is queued at most once.
     pub(crate) fn wake_remotely(&self) {
-        self.remote.wake(self.id(), &self.refs);
+        self.remote.wake(self.id(), self.refs.queue_word());
     }
 
     /// Called by the loop when it pops this task's id from the remote queue, before it
     /// polls the task (see [`crate::remote`], "At most once in the queue").
     pub(crate) fn left_remote_queue(&self) {
-        self.refs.fetch_and(!REMOTE_QUEUED, Ordering::AcqRel);
+        remote::left_queue(self.refs.queue_word());
     }
 }
 
@@ -137,12 +133,7 @@ pub(crate) unsafe fn with_borrowed_waker<R>(
 pub(crate) unsafe fn release(target: NonNull<WakerTarget>) {
     // SAFETY: the caller's unit keeps the target alive until the count below gives it up.
     let refs = unsafe { &target.as_ref().refs };
-    // A count of one is the caller's unit alone: no waker exists, and none can be made
-    // without a unit to clone from, so the read-modify-write can be skipped. `Acquire` on
-    // both paths orders every other holder's last use of the cell before the free.
-    // The remote-queued bit may be set either way: only the count decides.
-    if refs.load(Ordering::Acquire) & COUNT == 1 || refs.fetch_sub(1, Ordering::AcqRel) & COUNT == 1
-    {
+    if refs.release_unit() == Released::Last {
         // SAFETY: that was the last unit: nobody else can reach the cell, so it is freed
         // once, by the function its own type installed.
         unsafe { (target.as_ref().vtable.free)(target) };
@@ -163,12 +154,7 @@ static TASK_WAKER_VTABLE: RawWakerVTable = RawWakerVTable::new(
 unsafe fn task_waker_clone(data: *const ()) -> RawWaker {
     // SAFETY: the waker being cloned holds a unit (or is lent under a loop-side reference).
     let target = unsafe { &*data.cast::<WakerTarget>() };
-    // `Relaxed` as in `Arc::clone`: the new unit is taken from one the caller already holds.
-    if target.refs.fetch_add(1, Ordering::Relaxed) & COUNT > COUNT / 2 {
-        // A billion live clones of one waker is a leak in the caller; letting the count run
-        // into the flag bit would free the cell under live wakers, so stop as `Arc` does.
-        std::process::abort();
-    }
+    target.refs.add_unit();
     RawWaker::new(data, &TASK_WAKER_VTABLE)
 }
 
