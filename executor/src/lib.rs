@@ -51,6 +51,7 @@ mod cancel;
 mod context;
 mod event_loop;
 mod handle;
+mod park;
 mod prefetch;
 mod refs;
 mod remote;
@@ -65,6 +66,7 @@ mod waker;
 
 pub use cancel::CancelHandle;
 pub use handle::{handle, Handle, RemoteTask};
+pub use park::{install_driver, Driver, Unpark};
 pub use run::{run, Builder, Runner};
 pub use spawn::{
     create_task, current_task_id, current_task_name, spawner, stats, yield_now, LocalSpawner,

@@ -70,6 +70,9 @@
 //! queue bit; the `SeqCst` store-then-load between `notified` and the queues is argued in
 //! "Lost wake-ups", not checked.
 
+use std::sync::{Arc, OnceLock};
+
+use crate::park::Unpark;
 use crate::sync::{AtomicBool, AtomicU32, AtomicU64, LoopThread, Ordering, SegQueue};
 use crate::task::TaskId;
 
@@ -94,6 +97,9 @@ pub(crate) struct Remote {
     thread: LoopThread,
     /// `true` while the loop is awake or an unpark is already on its way; see module docs.
     notified: AtomicBool,
+    /// How to end the loop's park once it waits on an I/O driver instead of parking its
+    /// thread; read after `notified` is flipped (see `crate::park`, "Ground rules").
+    driver_unpark: OnceLock<Arc<dyn Unpark>>,
     /// How many wakes and jobs have been pushed so far, counted after each push: the loop
     /// drains up to the count it read when the drain began (see "Bounded drains").
     woken_pushed: AtomicU64,
@@ -109,6 +115,7 @@ impl Remote {
             main_queued: AtomicU32::new(0),
             thread: LoopThread::new(thread),
             notified: AtomicBool::new(true),
+            driver_unpark: OnceLock::new(),
             woken_pushed: AtomicU64::new(0),
             jobs_pushed: AtomicU64::new(0),
             closed: AtomicBool::new(false),
@@ -159,8 +166,17 @@ impl Remote {
 
     pub(crate) fn notify(&self) {
         if !self.notified.swap(true, Ordering::SeqCst) {
-            self.thread.unpark();
+            match self.driver_unpark.get() {
+                Some(driver) => driver.unpark(),
+                None => self.thread.unpark(),
+            }
         }
+    }
+
+    /// From now on, unparks go to the loop's I/O driver; called once, on the loop's thread
+    /// while it runs (see `crate::park`).
+    pub(crate) fn unpark_through(&self, driver: Arc<dyn Unpark>) {
+        let _ = self.driver_unpark.set(driver);
     }
 
     pub(crate) fn pop_woken(&self) -> Option<TaskId> {

@@ -42,6 +42,8 @@ pub struct LoopStats {
     pub remote_queue_len: u64,
     /// Times the loop blocked its thread waiting for work.
     pub parks: u64,
+    /// I/O readiness events its I/O driver delivered (0 without one).
+    pub io_events: u64,
     /// Slots the loop's task table has room for (its memory follows this; the name is
     /// from when the table was a `slab::Slab`).
     pub slab_capacity: usize,

@@ -264,6 +264,21 @@ impl Tracer {
     }
 
     #[inline(always)]
+    pub(crate) fn io_events(&self, core: &Core, count: usize) {
+        if self.enabled && count > 0 {
+            self.io_events_traced(core, count);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn io_events_traced(&self, core: &Core, count: usize) {
+        let at = self.stamp(core);
+        self.line(at, format_args!("io       {count} ready"));
+        self.chrome(|trace| trace.loop_instant(&format!("{count} I/O events"), at));
+    }
+
+    #[inline(always)]
     pub(crate) fn parked(&self, core: &Core, duration: Option<Duration>) {
         if self.enabled {
             self.parked_traced(core, duration);
