@@ -250,8 +250,8 @@ impl Shared {
     }
 
     /// The child at `key` ended — returned, was cancelled, or panicked — and leaves the
-    /// registry; its future's report calls this exactly once. The last child out wakes the
-    /// scope, and closes the group if the scope is already gone.
+    /// registry; its future's report calls this exactly once. The last child out may leave
+    /// the group settled: see [`on_settled`](Shared::on_settled).
     pub(crate) fn child_left(&self, key: usize) {
         let (removed, live) = {
             let mut children = self.children.borrow_mut();
