@@ -27,10 +27,12 @@
 //! ```
 
 pub use looplet_executor::{
-    create_task, current_task_id, handle, run, spawner, stats, yield_now, Builder, Handle,
-    LocalSpawner, LoopStats, RemoteTask, Runner, Task, TaskBuilder, TaskError, TaskId, TimerStats,
-    YieldNow,
+    create_task, current_task_id, current_task_name, handle, run, spawner, stats, yield_now,
+    Builder, CancelHandle, DoneCallbackId, Handle, LocalSpawner, LoopStats, RemoteTask, Runner,
+    Task, TaskBuilder, TaskError, TaskId, TimerStats, YieldNow,
 };
+#[cfg(feature = "macros")]
+pub use looplet_macros::{main, test};
 pub use looplet_taskgroup::{
     BoxError, ChildOutput, ChildTask, CreateTaskError, GroupError, GroupState, JoinAll, Scope,
     TaskGroup, TaskSet,
@@ -44,3 +46,49 @@ pub use looplet_timer::{
 #[cfg(doctest)]
 #[doc = include_str!("../docs/GUIDE.md")]
 pub struct GuideDoctests;
+
+/// Misused attributes are refused at compile time, with a message naming the fix:
+///
+/// ```compile_fail
+/// #[looplet::test] // "goes on an `async fn`: add `async`"
+/// fn not_async() {}
+/// ```
+///
+/// ```compile_fail
+/// #[looplet::main] // "takes no arguments"
+/// async fn main(argument: u32) {}
+/// ```
+///
+/// ```compile_fail
+/// #[looplet::test(clock = "sundial")] // "`clock` is \"virtual\" or \"real\""
+/// async fn odd_clock() {}
+/// ```
+#[cfg(all(doctest, feature = "macros"))]
+pub struct MacroMisuse;
+
+/// What `#[looplet::main]` and `#[looplet::test]` expand to call; not an API.
+#[doc(hidden)]
+pub mod __private {
+    use std::future::Future;
+
+    /// The clock an attribute asked for.
+    pub enum MacroClock {
+        /// `LOOPLET_CLOCK` decides, as for [`run`](crate::run).
+        FromEnvironment,
+        Virtual,
+        Real,
+    }
+
+    /// Runs the attributed function's body on a new loop. `T` is the function's return
+    /// type, written out by the attribute so that `?` in the body knows its error type.
+    #[track_caller]
+    pub fn run_to_completion<T, F: Future<Output = T>>(clock: MacroClock, body: F) -> T {
+        let builder = crate::Runner::builder();
+        let builder = match clock {
+            MacroClock::FromEnvironment => builder,
+            MacroClock::Virtual => builder.virtual_clock(true),
+            MacroClock::Real => builder.virtual_clock(false),
+        };
+        builder.build().run(body)
+    }
+}
