@@ -44,6 +44,7 @@ use looplet_timer::{Clock, TimerQueue};
 
 use crate::park::{Installed, Unpark};
 use crate::remote::Remote;
+use crate::schedule::{Fingerprint, Shuffler};
 use crate::stats::LoopStats;
 use crate::table::TaskTable;
 use crate::task::{
@@ -178,12 +179,20 @@ pub(crate) struct Core {
     /// What the loop waits on when it parks, once an I/O object installed it (see
     /// `crate::park`); the thread parks itself until then.
     driver: OnceCell<Installed>,
+    /// The seed of a seeded schedule, and the generator it started (see `crate::schedule`).
+    seed: Option<u64>,
+    shuffler: Option<Shuffler>,
+    /// The hash of the sequence of polls so far.
+    fingerprint: Fingerprint,
     pub(crate) trace: trace::Tracer,
 }
 
 impl Core {
-    pub(crate) fn new(clock: Clock, tracer: trace::Tracer) -> Rc<Core> {
+    pub(crate) fn new(clock: Clock, tracer: trace::Tracer, seed: Option<u64>) -> Rc<Core> {
         let core = Rc::new(Core {
+            seed,
+            shuffler: seed.map(Shuffler::new),
+            fingerprint: Fingerprint::new(),
             remote: Arc::new(Remote::new(std::thread::current())),
             sched: RefCell::new(Scheduler {
                 tasks: TaskTable::default(),
@@ -222,6 +231,11 @@ impl Core {
         self.phase.get() == Phase::Closed
     }
 
+    /// The seed of a seeded schedule; `None` for FIFO.
+    pub(crate) fn seed(&self) -> Option<u64> {
+        self.seed
+    }
+
     pub(crate) fn stats(&self) -> LoopStats {
         let sched = self.sched.borrow();
         LoopStats {
@@ -240,6 +254,7 @@ impl Core {
                 .saturating_sub(self.remote_taken.woken.get()),
             parks: self.counters.parks.get(),
             io_events: self.counters.io_events.get(),
+            schedule_fingerprint: self.fingerprint.get(),
             cached_cells: self.cell_cache.borrow().len(),
             cached_cell_bytes: self.cell_cache.borrow().bytes(),
         }
@@ -463,7 +478,11 @@ impl Core {
         loop {
             // One batch: only what was ready when it began (see "Fairness" above). The main
             // future takes its turn in the batch like any task, but only `block_on` owns it.
+            // A seeded loop polls the batch in an order drawn from its seed.
             let batch = self.sched.borrow().ready.len();
+            if let Some(shuffler) = &self.shuffler {
+                shuffler.shuffle_front(&mut self.sched.borrow_mut().ready, batch);
+            }
             for _ in 0..batch {
                 match self.pop_ready() {
                     Next::Task(id, task) => {
@@ -480,6 +499,7 @@ impl Core {
                     Next::Main => {}
                 }
                 self.main_queued.set(false);
+                self.fingerprint.record(TaskId::MAIN.number);
                 self.trace.poll_started(self, TaskId::MAIN);
                 let mut cx = Context::from_waker(&main_waker);
                 let polled = catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx)));
@@ -542,6 +562,7 @@ impl Core {
         }
         header.state.set(TaskState::Running);
         bump(&self.counters.polls);
+        self.fingerprint.record(id.number);
         self.trace.poll_started(self, id);
         let outer = self.current_task.replace(Some(id));
         let outcome = task.with_waker(|waker| task.poll_future(&mut Context::from_waker(waker)));

@@ -56,6 +56,7 @@ mod prefetch;
 mod refs;
 mod remote;
 mod run;
+mod schedule;
 mod spawn;
 mod stats;
 mod sync;

@@ -200,6 +200,20 @@ impl Runner {
         self.core.stats()
     }
 
+    /// The seed this runner's schedule is drawn from (see [`Builder::seed`]); `None` when
+    /// it polls in FIFO order.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::Runner;
+    ///
+    /// assert_eq!(Runner::builder().seed(42).build().seed(), Some(42));
+    /// ```
+    pub fn seed(&self) -> Option<u64> {
+        self.core.seed()
+    }
+
     /// The loop's clock, e.g. to read how much virtual time a run took.
     ///
     /// # Examples
@@ -259,6 +273,7 @@ pub struct Builder {
     trace_file: Option<PathBuf>,
     debug: Option<bool>,
     slow_poll_threshold: Option<Duration>,
+    seed: Option<u64>,
 }
 
 impl Builder {
@@ -281,6 +296,7 @@ impl Builder {
             trace_file: None,
             debug: None,
             slow_poll_threshold: None,
+            seed: None,
         }
     }
 
@@ -396,7 +412,47 @@ impl Builder {
         self
     }
 
+    /// Polls each tick's ready tasks in an order drawn from `seed` instead of FIFO, to
+    /// find bugs that FIFO order hides (see the guide's "Find the bug FIFO hides"). The
+    /// same seed gives the same order; on the virtual clock a single-threaded program is
+    /// then a function of its seed, checked by [`LoopStats::schedule_fingerprint`].
+    /// Overrides `LOOPLET_SEED`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_executor::{create_task, Runner};
+    ///
+    /// let order_with = |seed| {
+    ///     let mut runner = Runner::builder().virtual_clock(true).seed(seed).build();
+    ///     let order = runner.run(async {
+    ///         let tasks: Vec<_> = (0..5).map(|i| create_task(async move { i })).collect();
+    ///         let order = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    ///         for task in &tasks {
+    ///             let order = order.clone();
+    ///             task.add_done_callback(move |task| order.borrow_mut().push(task.id()));
+    ///         }
+    ///         for task in tasks {
+    ///             task.await.unwrap();
+    ///         }
+    ///         looplet_executor::yield_now().await;
+    ///         order.take()
+    ///     });
+    ///     (order, runner.stats().schedule_fingerprint)
+    /// };
+    /// assert_eq!(order_with(7), order_with(7)); // replayable, bit for bit
+    /// ```
+    pub fn seed(mut self, seed: u64) -> Builder {
+        self.seed = Some(seed);
+        self
+    }
+
     /// Makes the runner.
+    ///
+    /// # Panics
+    ///
+    /// Panics when `LOOPLET_SEED` is set (and no [`seed`](Builder::seed) was given) but is
+    /// not a number.
     ///
     /// # Examples
     ///
@@ -416,6 +472,7 @@ impl Builder {
         } else {
             Clock::new_real()
         };
+        let seed = self.seed.or_else(seed_from_env);
         let mut settings = TraceSettings::from_env();
         if let Some(text) = self.trace {
             settings.text = text;
@@ -428,8 +485,21 @@ impl Builder {
         }
         settings.slow_poll_threshold = self.slow_poll_threshold;
         Runner {
-            core: Core::new(clock, Tracer::new(settings)),
+            core: Core::new(clock, Tracer::new(settings), seed),
         }
+    }
+}
+
+/// `LOOPLET_SEED`, read like `LOOPLET_CLOCK`.
+#[track_caller]
+fn seed_from_env() -> Option<u64> {
+    let value = std::env::var("LOOPLET_SEED").ok()?;
+    match value.trim().parse() {
+        Ok(seed) => Some(seed),
+        Err(_) => panic!(
+            "LOOPLET_SEED={value:?} is not a seed: set it to an unsigned number, such as \
+             the one a failed seeded test printed, or unset it for FIFO order"
+        ),
     }
 }
 

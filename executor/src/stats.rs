@@ -44,6 +44,10 @@ pub struct LoopStats {
     pub parks: u64,
     /// I/O readiness events its I/O driver delivered (0 without one).
     pub io_events: u64,
+    /// A hash of the sequence of polls so far (which task, in which order): equal in two
+    /// runs that polled the same tasks in the same order. With a seed on the virtual
+    /// clock, a single-threaded program's fingerprint is a function of its seed.
+    pub schedule_fingerprint: u64,
     /// Slots the loop's task table has room for (its memory follows this; the name is
     /// from when the table was a `slab::Slab`).
     pub slab_capacity: usize,
