@@ -91,4 +91,80 @@ pub mod __private {
         };
         builder.build().run(body)
     }
+
+    /// What a test body returned, as a seeded run needs to know it: did it fail?
+    pub trait TestOutcome {
+        /// Whether this outcome fails the test.
+        fn failed(&self) -> bool;
+    }
+
+    impl TestOutcome for () {
+        fn failed(&self) -> bool {
+            false
+        }
+    }
+
+    impl<T, E> TestOutcome for Result<T, E> {
+        fn failed(&self) -> bool {
+            self.is_err()
+        }
+    }
+
+    /// Runs a test body made by `make` under `seeds` seeded schedules, or only under
+    /// `LOOPLET_SEED` when that is set; the first failure (a panic or an `Err`) is reported
+    /// with the command that replays it alone, and returned.
+    #[track_caller]
+    pub fn run_seeded<T: TestOutcome, F: Future<Output = T>, M: Fn() -> F>(
+        clock: MacroClock,
+        seeds: u64,
+        module: &str,
+        name: &str,
+        make: M,
+    ) -> T {
+        // The test's path as libtest names it: the module path without the crate's name.
+        let test = match module.split_once("::") {
+            Some((_, path)) => format!("{path}::{name}"),
+            None => name.to_owned(),
+        };
+        let replayed = std::env::var("LOOPLET_SEED").ok().map(|value| {
+            value.trim().parse::<u64>().unwrap_or_else(|_| {
+                panic!("LOOPLET_SEED={value:?} is not a seed: set it to an unsigned number")
+            })
+        });
+        let chosen: Vec<u64> = match replayed {
+            Some(seed) => vec![seed],
+            None => (0..seeds).collect(),
+        };
+        let report = |seed: u64| {
+            eprintln!(
+                "looplet: {test} failed under seed {seed}; replay it alone with:\n    \
+                 LOOPLET_SEED={seed} cargo test {test} -- --exact"
+            );
+        };
+        let mut last = None;
+        for seed in chosen {
+            let builder = crate::Runner::builder().seed(seed);
+            let builder = match clock {
+                MacroClock::FromEnvironment => builder,
+                MacroClock::Virtual => builder.virtual_clock(true),
+                MacroClock::Real => builder.virtual_clock(false),
+            };
+            let mut runner = builder.build();
+            let outcome =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| runner.run(make())));
+            drop(runner);
+            match outcome {
+                Err(payload) => {
+                    report(seed);
+                    std::panic::resume_unwind(payload);
+                }
+                Ok(outcome) if outcome.failed() => {
+                    report(seed);
+                    return outcome;
+                }
+                Ok(outcome) => last = Some(outcome),
+            }
+        }
+        last.expect("at least one seed runs")
+    }
 }

@@ -54,3 +54,15 @@ async fn entry() -> Result<u32, looplet::TaskError> {
 fn main_runs_its_body_on_a_new_loop_and_returns_its_output() {
     assert_eq!(entry().unwrap(), 42);
 }
+
+/// Counts the seeded runs of the next test, across its runs.
+static SEEDED_RUNS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+#[looplet::test(seeds = 20)]
+async fn a_seeded_test_runs_its_body_once_per_seed() {
+    let runs = SEEDED_RUNS.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+    let seed = std::env::var("LOOPLET_SEED").ok();
+    assert!(runs <= 20 && (seed.is_none() || runs == 1), "{runs} runs");
+    let task = looplet::create_task(async { 5 });
+    assert_eq!(task.await.unwrap(), 5);
+}

@@ -52,6 +52,16 @@ pub fn main(options: TokenStream, item: TokenStream) -> TokenStream {
 ///     looplet::create_task(async {}).await
 /// }
 /// ```
+///
+/// With `seeds = N` the body runs N times, each under its own seeded schedule (see
+/// `looplet::Builder::seed`); the first failure stops it and prints the seed with the
+/// command that replays it alone (`LOOPLET_SEED=… cargo test name`), which then runs that
+/// seed only:
+///
+/// ```ignore
+/// #[looplet::test(seeds = 100)]
+/// async fn the_cache_is_filled_once() { /* … */ }
+/// ```
 #[proc_macro_attribute]
 pub fn test(options: TokenStream, item: TokenStream) -> TokenStream {
     expand(Kind::Test, options, item).unwrap_or_else(|error| error.into_tokens())
@@ -103,18 +113,26 @@ impl Error {
     }
 }
 
-fn expand(kind: Kind, options: TokenStream, item: TokenStream) -> Result<TokenStream, Error> {
-    let clock = parse_options(kind, options)?;
-    let function = Function::parse(kind, item)?;
-    Ok(function.rewrite(kind, clock))
+/// What the attribute's options asked for.
+struct Options {
+    clock: Clock,
+    /// `seeds = N` (tests only): run the body under N seeded schedules.
+    seeds: Option<Literal>,
 }
 
-/// Reads `clock = "virtual" | "real"`.
-fn parse_options(kind: Kind, options: TokenStream) -> Result<Clock, Error> {
+fn expand(kind: Kind, options: TokenStream, item: TokenStream) -> Result<TokenStream, Error> {
+    let options = parse_options(kind, options)?;
+    let function = Function::parse(kind, item)?;
+    Ok(function.rewrite(kind, options))
+}
+
+/// Reads `clock = "virtual" | "real"` and, for tests, `seeds = N`.
+fn parse_options(kind: Kind, options: TokenStream) -> Result<Options, Error> {
     let mut clock = match kind {
         Kind::Main => Clock::FromEnvironment,
         Kind::Test => Clock::Virtual,
     };
+    let mut seeds = None;
     let tokens: Vec<TokenTree> = options.into_iter().collect();
     for option in tokens.split(|token| is_punct(token, ',')) {
         match option {
@@ -133,16 +151,31 @@ fn parse_options(kind: Kind, options: TokenStream) -> Result<Clock, Error> {
                     }
                 };
             }
+            [TokenTree::Ident(name), eq, TokenTree::Literal(count)]
+                if name.to_string() == "seeds" && is_punct(eq, '=') && kind == Kind::Test =>
+            {
+                if count
+                    .to_string()
+                    .parse::<u64>()
+                    .map_or(true, |count| count == 0)
+                {
+                    return Err(Error::new(
+                        count.span(),
+                        "looplet: `seeds` is how many seeded schedules to run, at least 1",
+                    ));
+                }
+                seeds = Some(count.clone());
+            }
             [first, ..] => {
                 return Err(Error::new(
                     first.span(),
-                    "looplet: unknown option; the one option is `clock = \"virtual\"` or \
-                     `clock = \"real\"`",
+                    "looplet: unknown option; the options are `clock = \"virtual\"` or \
+                     `clock = \"real\"`, and for tests `seeds = N`",
                 ))
             }
         }
     }
-    Ok(clock)
+    Ok(Options { clock, seeds })
 }
 
 /// An `async fn` cut into the parts the rewrite needs.
@@ -252,9 +285,12 @@ impl Function {
     }
 
     /// `fn name() -> T { ::looplet::__private::run_to_completion::<T, _>(clock, async move
-    /// { … }) }`; naming `T` there lets `?` in the original body infer its error type.
-    fn rewrite(self, kind: Kind, clock: Clock) -> TokenStream {
+    /// { … }) }`; naming `T` there lets `?` in the original body infer its error type. With
+    /// `seeds = N`: `run_seeded::<T, _, _>(clock, N, module_path!(), "name", || async move
+    /// { … })`, which makes the body anew for each seed.
+    fn rewrite(self, kind: Kind, options: Options) -> TokenStream {
         let span = self.body.span();
+        let name = self.signature[1].to_string();
         let mut tokens = TokenStream::new();
         if kind == Kind::Test {
             tokens.extend([
@@ -273,19 +309,41 @@ impl Function {
             tokens.extend(output.clone());
         }
 
-        // ::looplet::__private::run_to_completion::<T, _>(clock, async move { … })
-        let mut inner = path(&["looplet", "__private", "run_to_completion"], span);
+        let runner = if options.seeds.is_some() {
+            "run_seeded"
+        } else {
+            "run_to_completion"
+        };
+        let mut inner = path(&["looplet", "__private", runner], span);
         inner.extend([joint(':', span), punct(':', span), punct('<', span)]);
         inner.extend(output);
-        inner.extend([punct(',', span), ident("_", span), punct('>', span)]);
-        let clock = match clock {
+        inner.extend([punct(',', span), ident("_", span)]);
+        if options.seeds.is_some() {
+            inner.extend([punct(',', span), ident("_", span)]);
+        }
+        inner.extend([punct('>', span)]);
+        let clock = match options.clock {
             Clock::FromEnvironment => "FromEnvironment",
             Clock::Virtual => "Virtual",
             Clock::Real => "Real",
         };
         let mut arguments = path(&["looplet", "__private", "MacroClock", clock], span);
+        arguments.extend([punct(',', span)]);
+        if let Some(seeds) = options.seeds {
+            arguments.extend([
+                TokenTree::Literal(seeds),
+                punct(',', span),
+                ident("module_path", span),
+                punct('!', span),
+                group(Delimiter::Parenthesis, TokenStream::new()),
+                punct(',', span),
+                TokenTree::Literal(Literal::string(&name)),
+                punct(',', span),
+                joint('|', span),
+                punct('|', span),
+            ]);
+        }
         arguments.extend([
-            punct(',', span),
             ident("async", span),
             ident("move", span),
             TokenTree::Group(self.body),
