@@ -272,11 +272,19 @@ impl Core {
         f(&mut self.sched.borrow_mut().tasks)
     }
 
-    /// Creates a task and queues it for its first poll.
-    pub(crate) fn spawn<F>(self: &Rc<Self>, name: Option<Box<str>>, future: F) -> Task<F::Output>
+    /// Creates a task and queues it for its first poll; an `eager` one is polled right here
+    /// instead, up to its first suspension (see [`TaskBuilder::eager`](crate::TaskBuilder)).
+    pub(crate) fn spawn<F>(
+        self: &Rc<Self>,
+        name: Option<Box<str>>,
+        eager: bool,
+        future: F,
+    ) -> Task<F::Output>
     where
         F: Future + 'static,
     {
+        // A closing loop cancels new tasks unpolled: none runs eagerly then.
+        let eager = eager && self.phase.get() == Phase::Open;
         assert!(
             !self.is_closed(),
             "create_task on a closed looplet loop: its Runner was closed; create a new Runner"
@@ -289,14 +297,22 @@ impl Core {
             slot: tasks.next_slot(),
             number,
         };
-        let (raw, task) = new_task(self, id, name, future);
-        ready.push_back(ReadyEntry::holding(raw.clone()));
+        let (raw, task) = new_task(self, id, name, !eager, future);
+        if !eager {
+            ready.push_back(ReadyEntry::holding(raw.clone()));
+        }
+        let first_poll = eager.then(|| raw.clone());
         let slot = tasks.insert(raw);
         debug_assert_eq!(slot, id.slot);
         drop(sched);
         bump(&self.counters.spawned);
         if self.trace.is_enabled() {
             self.trace.task_created(self, id, &task.name());
+        }
+        if let Some(first_poll) = first_poll {
+            // Nothing is borrowed here, and `run_task` saves and restores the task being
+            // polled, so this nests inside the spawner's own poll like a function call.
+            self.run_task(id, first_poll);
         }
         task
     }

@@ -37,10 +37,10 @@ pub fn create_task<F>(future: F) -> Task<F::Output>
 where
     F: Future + 'static,
 {
-    context::expect_current("looplet::create_task").spawn(None, future)
+    context::expect_current("looplet::create_task").spawn(None, false, future)
 }
 
-/// Creates a task with settings (for now: its name).
+/// Creates a task with settings: its name, and whether it starts eagerly.
 ///
 /// # Examples
 ///
@@ -55,6 +55,7 @@ where
 #[derive(Debug, Default, Clone)]
 pub struct TaskBuilder {
     name: Option<Box<str>>,
+    eager: bool,
 }
 
 impl TaskBuilder {
@@ -92,7 +93,49 @@ impl TaskBuilder {
         self
     }
 
-    /// Creates the task on the running loop; see [`create_task`].
+    /// Starts the task eagerly (Python 3.12's eager tasks, here per task): `spawn` polls
+    /// the future at once, inside the caller's turn, up to its first suspension; a future
+    /// that never suspends is done before `spawn` returns. From its first suspension on it
+    /// is an ordinary task, woken and polled in FIFO order.
+    ///
+    /// Ordering: the eager task's first step runs *before* the code after `spawn` in the
+    /// caller, and before every task already in the ready queue — unlike `create_task`,
+    /// whose task starts at the loop's next turn, after them. It runs as a task of its own
+    /// ([`current_task_id`] names it), nested in the caller's poll like a function call.
+    /// A loop that is closing starts no task eagerly.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::{cell::RefCell, rc::Rc};
+    /// use looplet_executor::{run, yield_now, TaskBuilder};
+    ///
+    /// run(async {
+    ///     let log = Rc::new(RefCell::new(Vec::new()));
+    ///     let inner = log.clone();
+    ///     let task = TaskBuilder::new().eager().spawn(async move {
+    ///         inner.borrow_mut().push("first step, inside spawn");
+    ///         yield_now().await;
+    ///         inner.borrow_mut().push("second step, at a later turn");
+    ///     });
+    ///     log.borrow_mut().push("back in the caller");
+    ///     task.await.unwrap();
+    ///     assert_eq!(
+    ///         *log.borrow(),
+    ///         ["first step, inside spawn", "back in the caller", "second step, at a later turn"]
+    ///     );
+    ///     // A future that never suspends is done before `spawn` returns.
+    ///     assert!(TaskBuilder::new().eager().spawn(async { 1 }).is_done());
+    /// });
+    /// ```
+    pub fn eager(mut self) -> TaskBuilder {
+        self.eager = true;
+        self
+    }
+
+    /// Creates the task on the running loop; see [`create_task`] (and [`eager`]).
+    ///
+    /// [`eager`]: TaskBuilder::eager
     ///
     /// # Panics
     ///
@@ -114,7 +157,7 @@ impl TaskBuilder {
     where
         F: Future + 'static,
     {
-        context::expect_current("TaskBuilder::spawn").spawn(self.name, future)
+        context::expect_current("TaskBuilder::spawn").spawn(self.name, self.eager, future)
     }
 }
 
@@ -262,7 +305,7 @@ impl LocalSpawner {
     ) -> Result<(), SpawnError> {
         match self.core.upgrade() {
             Some(core) if !core.is_closed() => {
-                drop(core.spawn(None, future));
+                drop(core.spawn(None, false, future));
                 Ok(())
             }
             _ => Err(SpawnError::shutdown()),

@@ -393,11 +393,13 @@ struct TaskCell<F: Future> {
     body: UnsafeCell<Body<F>>,
 }
 
-/// Allocates a task. The loop stores the first reference, the handle gets the second.
+/// Allocates a task, marked as `queued` if the caller puts it in the ready queue. The loop
+/// stores the first reference, the handle gets the second.
 pub(crate) fn new_task<F>(
     core: &Core,
     id: TaskId,
     name: Option<Box<str>>,
+    queued: bool,
     future: F,
 ) -> (TaskRef, Task<F::Output>)
 where
@@ -418,8 +420,8 @@ where
             header: Header {
                 local_refs: Cell::new(2),
                 state: Cell::new(TaskState::Idle),
-                // `Core::spawn` queues the task for its first poll.
-                queued: Cell::new(true),
+                // `Core::spawn` queues the task for its first poll, unless it polls it now.
+                queued: Cell::new(queued),
                 cancel_requested: Cell::new(false),
                 outcome: Cell::new(Outcome::Unobserved),
                 join_waker: Cell::new(None),
