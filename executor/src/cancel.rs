@@ -22,7 +22,7 @@ use crate::task::TaskId;
 /// # Examples
 ///
 /// ```
-/// use looplet_executor::{create_task, run};
+/// use looplet::{create_task, run};
 ///
 /// run(async {
 ///     let task = create_task(std::future::pending::<()>());
@@ -50,7 +50,7 @@ impl CancelHandle {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, Runner};
+    /// use looplet::{create_task, Runner};
     ///
     /// let mut runner = Runner::new();
     /// let task = runner.run(async { create_task(std::future::pending::<()>()) });
@@ -78,8 +78,8 @@ impl CancelHandle {
     /// # Examples
     ///
     /// ```
-    /// looplet_executor::run(async {
-    ///     let task = looplet_executor::create_task(async {});
+    /// looplet::run(async {
+    ///     let task = looplet::create_task(async {});
     ///     assert_eq!(task.cancel_handle().id(), task.id());
     /// });
     /// ```

@@ -26,7 +26,7 @@ use crate::{context, CancelHandle, TaskError};
 /// # Examples
 ///
 /// ```
-/// use looplet_executor::{handle, run};
+/// use looplet::{handle, run};
 ///
 /// let sum = run(async {
 ///     let handle = handle();
@@ -45,8 +45,8 @@ pub struct Handle {
 /// # Examples
 ///
 /// ```
-/// looplet_executor::run(async {
-///     let handle = looplet_executor::handle();
+/// looplet::run(async {
+///     let handle = looplet::handle();
 ///     assert!(!handle.is_closed());
 /// });
 /// ```
@@ -73,7 +73,7 @@ impl Handle {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::Runner;
+    /// use looplet::Runner;
     ///
     /// let mut runner = Runner::new();
     /// let handle = runner.handle();
@@ -124,7 +124,7 @@ impl Handle {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::Runner;
+    /// use looplet::Runner;
     ///
     /// let runner = Runner::new();
     /// let handle = runner.handle();
@@ -170,14 +170,14 @@ impl fmt::Debug for Handle {
 /// Waiting for the outcome from the submitting thread, with a blocking `join`:
 ///
 /// ```
-/// use looplet_executor::{Runner, yield_now};
+/// use looplet::{Runner, yield_now};
 ///
 /// let mut runner = Runner::new();
 /// let handle = runner.handle();
 /// let submitter = std::thread::spawn(move || handle.spawn(async { 6 * 7 }).join());
 /// // The loop runs the task while the submitter waits.
 /// runner.run(async {
-///     while looplet_executor::stats().spawned == 0 {
+///     while looplet::stats().spawned == 0 {
 ///         yield_now().await;
 ///     }
 ///     yield_now().await;
@@ -222,7 +222,7 @@ impl<T> RemoteTask<T> {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::Runner;
+    /// use looplet::Runner;
     ///
     /// let mut runner = Runner::new();
     /// let handle = runner.handle();

@@ -18,17 +18,17 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use looplet_executor::{create_task, Runner};
+//! use looplet::{create_task, Runner};
 //!
 //! let mut runner = Runner::builder().virtual_clock(true).build();
 //! let start = runner.clock().now();
 //! let sum = runner.run(async {
 //!     let slow = create_task(async {
-//!         looplet_timer::sleep(Duration::from_secs(2)).await;
+//!         looplet::sleep(Duration::from_secs(2)).await;
 //!         2
 //!     });
 //!     let fast = create_task(async {
-//!         looplet_timer::sleep(Duration::from_secs(1)).await;
+//!         looplet::sleep(Duration::from_secs(1)).await;
 //!         1
 //!     });
 //!     slow.await.unwrap() + fast.await.unwrap()
@@ -80,8 +80,8 @@ pub use task::{DoneCallbackId, Task, TaskError, TaskId};
 ///
 /// ```compile_fail
 /// fn send<T: Send>(_: T) {}
-/// looplet_executor::run(async {
-///     send(looplet_executor::create_task(async {}));
+/// looplet::run(async {
+///     send(looplet::create_task(async {}));
 /// });
 /// ```
 ///
@@ -89,16 +89,16 @@ pub use task::{DoneCallbackId, Task, TaskError, TaskId};
 ///
 /// ```compile_fail
 /// fn send<T: Send>(_: T) {}
-/// send(looplet_executor::Runner::new());
+/// send(looplet::Runner::new());
 /// ```
 ///
 /// while futures given to `create_task` need not be `Send` at all:
 ///
 /// ```
 /// use std::rc::Rc;
-/// looplet_executor::run(async {
+/// looplet::run(async {
 ///     let not_send = Rc::new(5);
-///     let task = looplet_executor::create_task(async move { *not_send });
+///     let task = looplet::create_task(async move { *not_send });
 ///     assert_eq!(task.await.unwrap(), 5);
 /// });
 /// ```

@@ -38,8 +38,8 @@ use crate::Handle;
 /// ```
 /// use std::time::Duration;
 ///
-/// let answer = looplet_executor::run(async {
-///     looplet_timer::sleep(Duration::from_millis(1)).await;
+/// let answer = looplet::run(async {
+///     looplet::sleep(Duration::from_millis(1)).await;
 ///     42
 /// });
 /// assert_eq!(answer, 42);
@@ -55,7 +55,7 @@ pub fn run<F: Future>(future: F) -> F::Output {
 ///
 /// ```
 /// use std::{cell::Cell, rc::Rc};
-/// use looplet_executor::{create_task, yield_now, Runner};
+/// use looplet::{create_task, yield_now, Runner};
 ///
 /// let ticks = Rc::new(Cell::new(0));
 /// let mut runner = Runner::new();
@@ -86,7 +86,7 @@ impl Runner {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::Runner;
+    /// use looplet::Runner;
     ///
     /// let mut runner = Runner::new();
     /// assert_eq!(runner.run(async { 1 + 1 }), 2);
@@ -101,7 +101,7 @@ impl Runner {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::Runner;
+    /// use looplet::Runner;
     ///
     /// let runner = Runner::builder().virtual_clock(true).build();
     /// assert!(runner.clock().is_virtual());
@@ -120,7 +120,7 @@ impl Runner {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, Runner};
+    /// use looplet::{create_task, Runner};
     ///
     /// let mut runner = Runner::new();
     /// let task = runner.run(async { create_task(async { 5 }) });
@@ -138,7 +138,7 @@ impl Runner {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, Runner};
+    /// use looplet::{create_task, Runner};
     ///
     /// let mut runner = Runner::new();
     /// let task = runner.run(async { create_task(std::future::pending::<()>()) });
@@ -154,7 +154,7 @@ impl Runner {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::Runner;
+    /// use looplet::Runner;
     ///
     /// let mut runner = Runner::new();
     /// assert!(!runner.is_closed());
@@ -171,7 +171,7 @@ impl Runner {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::Runner;
+    /// use looplet::Runner;
     ///
     /// let mut runner = Runner::new();
     /// let handle = runner.handle();
@@ -188,7 +188,7 @@ impl Runner {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, Runner};
+    /// use looplet::{create_task, Runner};
     ///
     /// let mut runner = Runner::new();
     /// runner.run(async { drop(create_task(std::future::pending::<()>())) });
@@ -206,7 +206,7 @@ impl Runner {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::Runner;
+    /// use looplet::Runner;
     ///
     /// assert_eq!(Runner::builder().seed(42).build().seed(), Some(42));
     /// ```
@@ -220,11 +220,11 @@ impl Runner {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use looplet_executor::Runner;
+    /// use looplet::Runner;
     ///
     /// let mut runner = Runner::builder().virtual_clock(true).build();
     /// let start = runner.clock().now();
-    /// runner.run(async { looplet_timer::sleep(Duration::from_millis(250)).await });
+    /// runner.run(async { looplet::sleep(Duration::from_millis(250)).await });
     /// assert_eq!(runner.clock().now() - start, Duration::from_millis(250));
     /// ```
     pub fn clock(&self) -> &Clock {
@@ -259,11 +259,11 @@ impl fmt::Debug for Runner {
 ///
 /// ```
 /// use std::time::Duration;
-/// use looplet_executor::Runner;
+/// use looplet::Runner;
 ///
 /// let mut runner = Runner::builder().virtual_clock(true).build();
 /// let start = runner.clock().now();
-/// runner.run(async { looplet_timer::sleep(Duration::from_secs(3600)).await }); // at once
+/// runner.run(async { looplet::sleep(Duration::from_secs(3600)).await }); // at once
 /// assert_eq!(runner.clock().now() - start, Duration::from_secs(3600));
 /// ```
 #[derive(Debug, Clone)]
@@ -282,7 +282,7 @@ impl Builder {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::Builder;
+    /// use looplet::Builder;
     ///
     /// // The same as `Runner::builder()`.
     /// let mut runner = Builder::new().virtual_clock(true).build();
@@ -307,12 +307,12 @@ impl Builder {
     ///
     /// ```
     /// use std::{future::pending, time::Duration};
-    /// use looplet_executor::Runner;
+    /// use looplet::Runner;
     ///
     /// let mut runner = Runner::builder().virtual_clock(true).build();
     /// let start = runner.clock().now();
     /// let outcome = runner.run(async {
-    ///     looplet_timer::timeout(Duration::from_secs(5), pending::<()>()).await
+    ///     looplet::timeout(Duration::from_secs(5), pending::<()>()).await
     /// });
     /// assert!(outcome.is_err()); // timed out after exactly 5 virtual seconds, at once
     /// assert_eq!(runner.clock().now() - start, Duration::from_secs(5));
@@ -327,7 +327,7 @@ impl Builder {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, Runner};
+    /// use looplet::{create_task, Runner};
     ///
     /// let mut runner = Runner::builder().trace(true).virtual_clock(true).build();
     /// // stderr gets lines such as `poll     Task-1`; the tasks' behaviour is unchanged.
@@ -349,13 +349,13 @@ impl Builder {
     /// use std::time::Duration;
     ///
     /// let path = std::env::temp_dir().join("looplet-builder-doc.json");
-    /// let mut runner = looplet_executor::Runner::builder()
+    /// let mut runner = looplet::Runner::builder()
     ///     .virtual_clock(true)
     ///     .trace_file(&path)
     ///     .build();
     /// runner.run(async {
-    ///     let task = looplet_executor::create_task(async {
-    ///         looplet_timer::sleep(Duration::from_secs(1)).await;
+    ///     let task = looplet::create_task(async {
+    ///         looplet::sleep(Duration::from_secs(1)).await;
     ///     });
     ///     task.await.unwrap();
     /// });
@@ -376,7 +376,7 @@ impl Builder {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, Runner};
+    /// use looplet::{create_task, Runner};
     ///
     /// let mut runner = Runner::builder().debug(true).build();
     /// let task = runner.run(async { create_task(std::future::pending::<()>()) });
@@ -395,7 +395,7 @@ impl Builder {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use looplet_executor::Runner;
+    /// use looplet::Runner;
     ///
     /// let mut runner = Runner::builder()
     ///     .virtual_clock(true)
@@ -404,7 +404,7 @@ impl Builder {
     ///     .build();
     /// let start = runner.clock().now();
     /// // Awaiting a sleep suspends the task rather than blocking the loop: no warning.
-    /// runner.run(async { looplet_timer::sleep(Duration::from_secs(60)).await });
+    /// runner.run(async { looplet::sleep(Duration::from_secs(60)).await });
     /// assert_eq!(runner.clock().now() - start, Duration::from_secs(60));
     /// ```
     pub fn slow_poll_threshold(mut self, threshold: Duration) -> Builder {
@@ -421,7 +421,7 @@ impl Builder {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, Runner};
+    /// use looplet::{create_task, Runner};
     ///
     /// let order_with = |seed| {
     ///     let mut runner = Runner::builder().virtual_clock(true).seed(seed).build();
@@ -435,7 +435,7 @@ impl Builder {
     ///         for task in tasks {
     ///             task.await.unwrap();
     ///         }
-    ///         looplet_executor::yield_now().await;
+    ///         looplet::yield_now().await;
     ///         order.take()
     ///     });
     ///     (order, runner.stats().schedule_fingerprint)
@@ -457,7 +457,7 @@ impl Builder {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::Runner;
+    /// use looplet::Runner;
     ///
     /// let mut runner = Runner::builder().virtual_clock(false).build();
     /// assert!(!runner.clock().is_virtual()); // the setting overrides `LOOPLET_CLOCK`

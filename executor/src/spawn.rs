@@ -24,7 +24,7 @@ use crate::Task;
 /// # Examples
 ///
 /// ```
-/// use looplet_executor::{create_task, run};
+/// use looplet::{create_task, run};
 ///
 /// run(async {
 ///     let a = create_task(async { 1 });
@@ -45,7 +45,7 @@ where
 /// # Examples
 ///
 /// ```
-/// use looplet_executor::{run, TaskBuilder};
+/// use looplet::{run, TaskBuilder};
 ///
 /// run(async {
 ///     let task = TaskBuilder::new().name("fetcher").spawn(async {});
@@ -64,7 +64,7 @@ impl TaskBuilder {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{run, TaskBuilder};
+    /// use looplet::{run, TaskBuilder};
     ///
     /// run(async {
     ///     let task = TaskBuilder::new().spawn(async {});
@@ -80,7 +80,7 @@ impl TaskBuilder {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{run, TaskBuilder};
+    /// use looplet::{run, TaskBuilder};
     ///
     /// run(async {
     ///     let task = TaskBuilder::new().name("parser").spawn(async { panic!("bad input") });
@@ -108,7 +108,7 @@ impl TaskBuilder {
     ///
     /// ```
     /// use std::{cell::RefCell, rc::Rc};
-    /// use looplet_executor::{run, yield_now, TaskBuilder};
+    /// use looplet::{run, yield_now, TaskBuilder};
     ///
     /// run(async {
     ///     let log = Rc::new(RefCell::new(Vec::new()));
@@ -144,7 +144,7 @@ impl TaskBuilder {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{run, TaskBuilder};
+    /// use looplet::{run, TaskBuilder};
     ///
     /// run(async {
     ///     let task = TaskBuilder::new().name("worker").spawn(async { 21 * 2 });
@@ -167,7 +167,7 @@ impl TaskBuilder {
 ///
 /// ```
 /// use std::{cell::RefCell, rc::Rc};
-/// use looplet_executor::{create_task, run, yield_now};
+/// use looplet::{create_task, run, yield_now};
 ///
 /// let order = Rc::new(RefCell::new(Vec::new()));
 /// let log = order.clone();
@@ -211,7 +211,7 @@ impl Future for YieldNow {
 /// # Examples
 ///
 /// ```
-/// use looplet_executor::{create_task, current_task_id, run};
+/// use looplet::{create_task, current_task_id, run};
 ///
 /// run(async {
 ///     assert_eq!(current_task_id(), None); // the main future is not a task
@@ -231,7 +231,7 @@ pub fn current_task_id() -> Option<crate::TaskId> {
 /// # Examples
 ///
 /// ```
-/// use looplet_executor::{create_task, current_task_name, run, TaskBuilder};
+/// use looplet::{create_task, current_task_name, run, TaskBuilder};
 ///
 /// run(async {
 ///     assert_eq!(current_task_name(), None);
@@ -250,11 +250,11 @@ pub fn current_task_name() -> Option<String> {
 /// # Examples
 ///
 /// ```
-/// looplet_executor::run(async {
-///     let task = looplet_executor::create_task(async {});
-///     assert_eq!(looplet_executor::stats().live_tasks, 1);
+/// looplet::run(async {
+///     let task = looplet::create_task(async {});
+///     assert_eq!(looplet::stats().live_tasks, 1);
 ///     task.await.unwrap();
-///     assert_eq!(looplet_executor::stats().live_tasks, 0);
+///     assert_eq!(looplet::stats().live_tasks, 0);
 /// });
 /// ```
 ///
@@ -277,7 +277,7 @@ pub fn stats() -> LoopStats {
 ///
 /// ```
 /// use futures_task::LocalSpawn;
-/// use looplet_executor::{run, spawner, yield_now};
+/// use looplet::{run, spawner, yield_now};
 ///
 /// run(async {
 ///     let spawner = spawner();

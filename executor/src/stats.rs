@@ -9,7 +9,7 @@ pub use looplet_timer::TimerStats;
 /// # Examples
 ///
 /// ```
-/// use looplet_executor::{create_task, Runner};
+/// use looplet::{create_task, Runner};
 ///
 /// let mut runner = Runner::new();
 /// runner.run(async {

@@ -17,8 +17,8 @@ use std::sync::{Mutex, PoisonError};
 /// # Examples
 ///
 /// ```
-/// looplet_executor::run(async {
-///     let task = looplet_executor::create_task(async { panic!("boom") });
+/// looplet::run(async {
+///     let task = looplet::create_task(async { panic!("boom") });
 ///     let error = task.await.unwrap_err();
 ///     assert!(error.is_panic());
 ///     assert_eq!(error.panic_message(), Some("boom"));
@@ -85,7 +85,7 @@ impl TaskError {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, run};
+    /// use looplet::{create_task, run};
     ///
     /// run(async {
     ///     let task = create_task(std::future::pending::<()>());
@@ -102,7 +102,7 @@ impl TaskError {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, run};
+    /// use looplet::{create_task, run};
     ///
     /// run(async {
     ///     // The panic stays inside the task: the awaiting code gets it as an error.
@@ -120,7 +120,7 @@ impl TaskError {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, run};
+    /// use looplet::{create_task, run};
     ///
     /// run(async {
     ///     let task = create_task(async { 1 });
@@ -137,7 +137,7 @@ impl TaskError {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, run, yield_now};
+    /// use looplet::{create_task, run, yield_now};
     ///
     /// run(async {
     ///     let task = create_task(async { 1 });
@@ -157,7 +157,7 @@ impl TaskError {
     ///
     /// ```
     /// use std::{cell::RefCell, rc::Rc};
-    /// use looplet_executor::{create_task, run, Task};
+    /// use looplet::{create_task, run, Task};
     ///
     /// run(async {
     ///     let slot: Rc<RefCell<Option<Task<()>>>> = Rc::default();
@@ -167,7 +167,7 @@ impl TaskError {
     ///         assert!(own.await.unwrap_err().is_self_await());
     ///     });
     ///     *slot.borrow_mut() = Some(task);
-    ///     looplet_executor::yield_now().await;
+    ///     looplet::yield_now().await;
     /// });
     /// ```
     pub fn is_self_await(&self) -> bool {
@@ -181,7 +181,7 @@ impl TaskError {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, Runner};
+    /// use looplet::{create_task, Runner};
     ///
     /// let mut first = Runner::new();
     /// let task = first.run(async { create_task(std::future::pending::<()>()) });
@@ -198,7 +198,7 @@ impl TaskError {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{run, TaskBuilder};
+    /// use looplet::{run, TaskBuilder};
     ///
     /// run(async {
     ///     let task = TaskBuilder::new().name("fetcher").spawn(std::future::pending::<()>());
@@ -215,7 +215,7 @@ impl TaskError {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, run};
+    /// use looplet::{create_task, run};
     ///
     /// run(async {
     ///     // A formatted panic carries a `String`; a literal one a `&str`: both are read.
@@ -240,7 +240,7 @@ impl TaskError {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, run};
+    /// use looplet::{create_task, run};
     ///
     /// let error = run(async { create_task(async { panic!("boom") }).await.unwrap_err() });
     /// let payload = error.into_panic(); // or: std::panic::resume_unwind(error.into_panic())
@@ -259,7 +259,7 @@ impl TaskError {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, run};
+    /// use looplet::{create_task, run};
     ///
     /// run(async {
     ///     let task = create_task(std::future::pending::<()>());

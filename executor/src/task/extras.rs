@@ -21,8 +21,8 @@ pub(crate) type DoneCallback<T> = Box<dyn FnOnce(&Task<T>)>;
 /// # Examples
 ///
 /// ```
-/// looplet_executor::run(async {
-///     let task = looplet_executor::create_task(async {});
+/// looplet::run(async {
+///     let task = looplet::create_task(async {});
 ///     let id = task.add_done_callback(|_| unreachable!("removed before it runs"));
 ///     assert!(task.remove_done_callback(id));
 ///     task.await.unwrap();

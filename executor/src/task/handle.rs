@@ -18,7 +18,7 @@ use super::{Completion, DoneCallbackId, TaskError, TaskId, TaskState};
 /// # Examples
 ///
 /// ```
-/// use looplet_executor::{create_task, run};
+/// use looplet::{create_task, run};
 ///
 /// let total = run(async {
 ///     let task = create_task(async { 40 + 2 });
@@ -79,7 +79,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, run};
+    /// use looplet::{create_task, run};
     ///
     /// run(async {
     ///     let task = create_task(async { unreachable!("never polled") });
@@ -111,7 +111,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, run};
+    /// use looplet::{create_task, run};
     ///
     /// run(async {
     ///     let task = create_task(std::future::pending::<()>());
@@ -133,7 +133,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, run, yield_now};
+    /// use looplet::{create_task, run, yield_now};
     ///
     /// run(async {
     ///     let task = create_task(async { "value" });
@@ -158,7 +158,7 @@ impl<T> Task<T> {
     ///
     /// ```
     /// use std::{cell::Cell, rc::Rc};
-    /// use looplet_executor::{create_task, run, yield_now};
+    /// use looplet::{create_task, run, yield_now};
     ///
     /// let seen = Rc::new(Cell::new(0));
     /// let sink = seen.clone();
@@ -181,7 +181,7 @@ impl<T> Task<T> {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{create_task, run};
+    /// use looplet::{create_task, run};
     ///
     /// run(async {
     ///     let task = create_task(async { 1 });

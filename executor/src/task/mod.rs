@@ -62,9 +62,9 @@ use std::fmt;
 /// # Examples
 ///
 /// ```
-/// looplet_executor::run(async {
-///     let first = looplet_executor::create_task(async {});
-///     let second = looplet_executor::create_task(async {});
+/// looplet::run(async {
+///     let first = looplet::create_task(async {});
+///     let second = looplet::create_task(async {});
 ///     assert_ne!(first.id(), second.id());
 ///     assert_eq!(second.id().number(), 2);
 ///     assert_eq!(second.id().to_string(), "Task-2");
