@@ -42,6 +42,14 @@ pub use looplet_timer::{
     Elapsed, Interval, Sleep, Timeout,
 };
 
+/// Sockets on the loop's own reactor (TCP, UDP, Unix-domain), from `looplet-io`.
+pub use looplet_io::net;
+
+/// Any pollable file descriptor on the loop's reactor: [`Async<T>`](io::Async).
+pub mod io {
+    pub use looplet_io::{Async, Ready};
+}
+
 /// The Rust blocks of `docs/GUIDE.md`, compiled and run as doctests so the guide cannot rot.
 #[cfg(doctest)]
 #[doc = include_str!("../docs/GUIDE.md")]
