@@ -10,6 +10,9 @@
 
 // Each level is its own example; here their `main`s go unused.
 #[allow(dead_code)]
+#[path = "api_calls.rs"]
+mod api_calls;
+#[allow(dead_code)]
 #[path = "appendix.rs"]
 mod appendix;
 #[allow(dead_code)]
@@ -34,7 +37,7 @@ use looplet::Runner;
 type Level = fn(Runner);
 
 /// The levels in tutorial order: a header, and the level.
-const LEVELS: [(&str, Level); 6] = [
+const LEVELS: [(&str, Level); 7] = [
     ("Level 1: run a coroutine", |mut runner| {
         runner.run(level1::level1())
     }),
@@ -56,6 +59,10 @@ const LEVELS: [(&str, Level); 6] = [
     (
         "Appendix: create_task and await, before task groups",
         |mut runner| runner.run(appendix::appendix()),
+    ),
+    (
+        "Why: API calls, one after the other, then concurrently",
+        |mut runner| api_calls::api_calls(&mut runner),
     ),
 ];
 
