@@ -45,6 +45,9 @@ pub use looplet_timer::{
 /// Sockets on the loop's own reactor (TCP, UDP, Unix-domain), from `looplet-io`.
 pub use looplet_io::net;
 
+/// Ctrl-C as a future: `signal::ctrl_c().await`, from `looplet-io`.
+pub use looplet_io::signal;
+
 /// Any pollable file descriptor on the loop's reactor: [`Async<T>`](io::Async).
 pub mod io {
     pub use looplet_io::{Async, Ready};

@@ -70,5 +70,6 @@
 mod async_fd;
 pub mod net;
 mod reactor;
+pub mod signal;
 
 pub use async_fd::{Async, Ready};
