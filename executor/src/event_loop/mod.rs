@@ -255,12 +255,17 @@ impl Core {
             number,
         };
         let (raw, task) = new_task(self, id, name, !eager, future);
-        if !eager {
-            ready.push_back(ReadyEntry::holding(raw.clone()));
-        }
-        let first_poll = eager.then(|| raw.clone());
+        // The table keeps one reference; the other goes to the ready queue, or to the
+        // eager first poll below.
+        let second = raw.clone();
         let slot = tasks.insert(raw);
         debug_assert_eq!(slot, id.slot);
+        let first_poll = if eager {
+            Some(second)
+        } else {
+            ready.push_back(ReadyEntry::holding(second));
+            None
+        };
         drop(sched);
         bump(&self.counters.spawned);
         if self.trace.is_enabled() {

@@ -570,12 +570,14 @@ impl<F: Future + 'static> TaskCell<F> {
             // SAFETY: as above, for the outcome.
             let outcome = unsafe { ManuallyDrop::take(&mut (*self.body.get()).outcome) };
             match outcome {
-                Ok(output) => {
+                // An output with no `Drop` to run (a number, say) has nothing to contain.
+                Ok(output) if std::mem::needs_drop::<F::Output>() => {
                     contain(
                         || format!("dropping the output of {}", self.name()),
                         || drop(output),
                     );
                 }
+                Ok(_) => {}
                 Err(error) => {
                     if error.is_panic() && unobserved {
                         eprintln!(
@@ -594,10 +596,12 @@ impl<F: Future + 'static> TaskCell<F> {
                 || drop(callback),
             );
         }
-        contain(
-            || format!("dropping the waker of the code awaiting {}", self.name()),
-            || drop(join_waker),
-        );
+        if let Some(waker) = join_waker {
+            contain(
+                || format!("dropping the waker of the code awaiting {}", self.name()),
+                || drop(waker),
+            );
+        }
     }
 
     fn poll_future(&self, cx: &mut Context<'_>) -> PollOutcome {

@@ -25,6 +25,7 @@ use super::error::panic_message;
 /// Runs `user_code`, containing a panic: it is reported as "`what()` panicked" and the
 /// loop goes on. `what` is called only if there is something to report. Returns whether
 /// `user_code` finished without panicking.
+#[inline]
 pub(crate) fn contain(what: impl FnOnce() -> String, user_code: impl FnOnce()) -> bool {
     match catch_unwind(AssertUnwindSafe(user_code)) {
         Ok(()) => true,
