@@ -74,7 +74,7 @@ use std::sync::{Arc, OnceLock};
 
 use crate::park::Unpark;
 use crate::sync::{AtomicBool, AtomicU32, AtomicU64, LoopThread, Ordering, SegQueue};
-use crate::task::TaskId;
+use crate::task::{contain, TaskId};
 
 /// The bit of a task's queue word that says its id is in `woken` (module docs, "At most
 /// once in the queue"). The word's other bits belong to its owner.
@@ -225,9 +225,14 @@ impl Remote {
         self.closed.load(Ordering::SeqCst)
     }
 
+    /// Drops every queued job. A job holds a submitted future, whose `Drop` is user code:
+    /// a panic there is contained, so the other jobs are dropped too and closing goes on.
     fn drain_jobs_dropping(&self) {
         while let Some(job) = self.jobs.pop() {
-            drop(job);
+            contain(
+                || "dropping a job submitted through a Handle".to_owned(),
+                || drop(job),
+            );
         }
     }
 }

@@ -178,3 +178,32 @@ fn a_detached_tasks_output_whose_drop_throws_a_bomb_is_contained() {
     drop(task);
     assert_eq!(runner.run(async { 1 }), 1);
 }
+
+#[test]
+fn a_submitted_future_whose_drop_panics_when_its_loop_closes_does_not_stop_the_close() {
+    struct PanicsOnDrop(std::sync::Arc<std::sync::atomic::AtomicU32>);
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            if !std::thread::panicking() {
+                throw_bomb();
+            }
+        }
+    }
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let runner = Runner::new();
+    let handle = runner.handle();
+    let remotes: Vec<_> = (0..3)
+        .map(|_| {
+            let guard = PanicsOnDrop(dropped.clone());
+            handle.spawn(async move {
+                let _guard = guard;
+            })
+        })
+        .collect();
+    drop(runner); // never ran: the jobs are dropped by the close
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 3);
+    for remote in remotes {
+        assert!(remote.join().unwrap_err().is_cancelled());
+    }
+}

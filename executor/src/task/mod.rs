@@ -48,6 +48,7 @@ mod handle;
 
 pub(crate) use cache::{CellCache, RETAINED_BYTES};
 pub(crate) use cell::{header_of, new_task, PollOutcome, TaskRef, TaskVTable, PREFIX_BYTES};
+pub(crate) use contain::contain;
 pub use error::TaskError;
 pub use extras::DoneCallbackId;
 pub use handle::Task;
