@@ -24,7 +24,7 @@ use support::{hush_deliberate_panics, virtual_runner, within, DELIBERATE, LIMIT}
 /// One step of a task's program.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Step {
-    /// `sleep(ms)` on the loop's clock (0 does not suspend).
+    /// `sleep(ms)` on the loop's clock (0 yields once, like `Yield`).
     Sleep(u8),
     /// `yield_now()`.
     Yield,
@@ -425,6 +425,9 @@ impl<'p> Model<'p> {
                         self.tasks[i].suspended = Some(Suspended::Sleep);
                         break;
                     }
+                    self.wake(i);
+                    self.tasks[i].suspended = Some(Suspended::Yield);
+                    break;
                 }
                 Step::Yield => {
                     self.wake(i);

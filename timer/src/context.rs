@@ -55,15 +55,41 @@ pub(crate) fn with_current<R>(f: impl FnOnce(&Rc<TimerQueue>) -> R) -> Option<R>
     CURRENT.with_borrow(|current| current.as_ref().map(f))
 }
 
+/// This thread's current queue, or `None` when no loop is running. A clone of the `Rc`, so
+/// the thread-local is not borrowed while the caller works: code the caller runs (a waker's
+/// `clone` or `drop`) may enter or leave a queue itself.
+#[inline]
+pub(crate) fn current() -> Option<Rc<TimerQueue>> {
+    CURRENT.with_borrow(|current| current.as_ref().map(Rc::clone))
+}
+
+/// Like [`current`], but panics with a message naming the fix when no loop is running.
+#[track_caller]
+#[inline]
+pub(crate) fn expect_current_queue(what: &str) -> Rc<TimerQueue> {
+    match current() {
+        Some(queue) => queue,
+        None => no_loop(what),
+    }
+}
+
+#[track_caller]
+#[cold]
+#[inline(never)]
+fn no_loop(what: &str) -> ! {
+    panic!(
+        "{what} needs a running looplet event loop: do it inside looplet::run or \
+         Runner::run, e.g. `looplet::run(async {{ looplet::sleep(d).await }})` (a sleep, \
+         timeout or interval may be created anywhere, but is awaited on the loop)"
+    )
+}
+
 /// Like [`with_current`], but panics with a message naming the fix when no loop is running.
 #[track_caller]
 pub(crate) fn expect_current<R>(what: &str, f: impl FnOnce(&Rc<TimerQueue>) -> R) -> R {
     match with_current(f) {
         Some(value) => value,
-        None => panic!(
-            "{what} needs a running looplet event loop: call it from inside looplet::run \
-             or Runner::run, e.g. `looplet::run(async {{ looplet::sleep(d).await }})`"
-        ),
+        None => no_loop(what),
     }
 }
 

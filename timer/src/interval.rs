@@ -2,7 +2,8 @@
 //!
 //! The first tick completes at once. Each later tick is due one period after the previous
 //! *deadline* (not after the previous wake-up), so a slow consumer catches up with a burst
-//! of ticks rather than drifting.
+//! of ticks rather than drifting. An interval may be made with no loop running; `interval`
+//! then starts at its first poll.
 
 use std::future::poll_fn;
 use std::future::Future;
@@ -11,15 +12,14 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use crate::clock::saturating_add;
-use crate::context::expect_current;
 use crate::{sleep_until, Sleep};
 
-/// Ticks every `period`, starting now.
+/// Ticks every `period`, starting now — or at the first poll, when no loop is running now.
 ///
 /// # Panics
 ///
-/// Panics when `period` is zero (it would never let the loop go on), or when called with no
-/// looplet loop running on this thread.
+/// Panics when `period` is zero (it would never let the loop go on). Polling it panics with
+/// no looplet loop running on the thread.
 ///
 /// # Examples
 ///
@@ -39,8 +39,11 @@ use crate::{sleep_until, Sleep};
 /// ```
 #[track_caller]
 pub fn interval(period: Duration) -> Interval {
-    let start = expect_current("looplet::interval", |queue| queue.now());
-    interval_at(start, period)
+    check_period(period);
+    Interval {
+        sleep: Sleep::after(Duration::ZERO, false),
+        period,
+    }
 }
 
 /// Ticks every `period`, the first tick at `start`.
@@ -64,17 +67,23 @@ pub fn interval(period: Duration) -> Interval {
 ///
 /// # Panics
 ///
-/// Panics when `period` is zero, or when called with no looplet loop running on this thread.
+/// Panics when `period` is zero. Polling it panics with no looplet loop running on the
+/// thread.
 #[track_caller]
 pub fn interval_at(start: Instant, period: Duration) -> Interval {
-    assert!(
-        !period.is_zero(),
-        "looplet::interval needs a period above zero; use yield_now() in a loop to run as often as possible"
-    );
+    check_period(period);
     Interval {
         sleep: sleep_until(start),
         period,
     }
+}
+
+#[track_caller]
+fn check_period(period: Duration) {
+    assert!(
+        !period.is_zero(),
+        "looplet::interval needs a period above zero; use yield_now() in a loop to run as often as possible"
+    );
 }
 
 /// A stream of evenly spaced instants; see [`interval`].

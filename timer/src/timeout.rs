@@ -1,7 +1,9 @@
 //! `timeout`: run a future against a deadline.
 //!
 //! The body is always polled before the deadline is checked, so a zero or past deadline
-//! fires at the body's first suspension, never before it has had a chance to finish.
+//! fires at the body's first suspension, never before it has had a chance to finish. A
+//! `timeout` may be made with no loop running; its deadline is then fixed at its first
+//! poll, like a [`sleep`](crate::sleep)'s.
 //!
 //! When timeouts are nested and several have expired, the *outermost* one reports: while an
 //! expired timeout polls its body it raises a thread-local count, and an expired inner
@@ -26,9 +28,14 @@ thread_local! {
 
 /// Runs `future` for at most `duration`: its output, or [`Elapsed`] if the time ran out.
 ///
+/// The deadline is fixed when `timeout` is called, or at the first poll when no loop is
+/// running then. `Duration::ZERO` fires at the body's first suspension:
+/// `timeout(Duration::ZERO, sleep(Duration::ZERO))` elapses, since a zero sleep yields once.
+///
 /// # Panics
 ///
-/// Panics when called with no looplet loop running on this thread.
+/// Never when called; polling the `Timeout` panics with no looplet loop running on the
+/// thread.
 ///
 /// # Cancellation
 ///
@@ -53,9 +60,8 @@ thread_local! {
 /// let mut stuck = pin!(timeout(Duration::ZERO, pending::<()>()));
 /// assert!(matches!(stuck.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
 /// ```
-#[track_caller]
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
-    let sleep = crate::sleep(duration);
+    let sleep = Sleep::after(duration, false);
     Timeout {
         future: Box::pin(future),
         sleep,
@@ -85,8 +91,8 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 ///
 /// # Panics
 ///
-/// Panics when called with no looplet loop running on this thread.
-#[track_caller]
+/// Never when called; polling the `Timeout` panics with no looplet loop running on the
+/// thread.
 pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future: Box::pin(future),
@@ -103,7 +109,8 @@ pub struct Timeout<F> {
 }
 
 impl<F> Timeout<F> {
-    /// The deadline the body must finish by.
+    /// The deadline the body must finish by; for one made with no loop running and not
+    /// polled yet, what it would be if polled now (see [`Sleep::deadline`]).
     pub fn deadline(&self) -> Instant {
         self.sleep.deadline()
     }
@@ -120,8 +127,10 @@ impl<F: Future> Future for Timeout<F> {
         // an inner timeout could report first. (Judging by the last reading once saved 52
         // instructions and a clock read per poll, and broke both: `tests/real_clock.rs`
         // has a test for each.)
-        let expired =
-            expect_current("polling a looplet Timeout", |queue| queue.now()) >= this.deadline();
+        let expired = expect_current("awaiting a looplet Timeout", |queue| {
+            let deadline = this.sleep.start(queue);
+            queue.now() >= deadline
+        });
         let enclosing_expired = EXPIRED_OUTER_TIMEOUTS.with(Cell::get) > 0;
 
         let body = {

@@ -1,7 +1,7 @@
 //! Sleeps and timeouts on a real clock. A `Sleep` judges by the clock's last reading instead
-//! of a fresh one: what is due at once still completes at once, and what falls due later
-//! fires through the queue. A `Timeout` reads the clock at every poll, which a past deadline
-//! and the nested-timeout rule both need.
+//! of a fresh one: what is due at once still completes at once (a zero sleep after yielding
+//! once), and what falls due later fires through the queue. A `Timeout` reads the clock at
+//! every poll, which a past deadline and the nested-timeout rule both need.
 
 use std::future::{pending, Future};
 use std::pin::pin;
@@ -15,10 +15,12 @@ fn poll<F: Future>(future: std::pin::Pin<&mut F>) -> Poll<F::Output> {
 }
 
 #[test]
-fn a_zero_sleep_completes_at_its_first_poll_without_registering() {
+fn a_zero_sleep_yields_once_and_a_past_deadline_completes_at_once_without_registering() {
     let queue = TimerQueue::new(Clock::new_real());
     let _entered = queue.enter();
-    assert!(poll(pin!(sleep(Duration::ZERO))).is_ready());
+    let mut zero = pin!(sleep(Duration::ZERO));
+    assert!(poll(zero.as_mut()).is_pending(), "a zero sleep yields once");
+    assert!(poll(zero.as_mut()).is_ready());
     assert!(poll(pin!(sleep_until(looplet_timer::now()))).is_ready());
     let past = looplet_timer::now() - Duration::from_millis(1);
     assert!(poll(pin!(sleep_until(past))).is_ready());

@@ -3,6 +3,8 @@
 //! firing a queue by hand as the executor does once per tick. The including module must have
 //! `TimerQueue` in scope.
 
+#![allow(dead_code)] // each including module uses its own subset
+
 use std::sync::{Arc, Mutex};
 use std::task::{Wake, Waker};
 
