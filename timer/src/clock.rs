@@ -10,6 +10,12 @@
 //! [`Clock::last_read`] is a lower bound of the present that costs nothing, which is all a
 //! timer needs to tell that it is due without asking the system again. On a virtual clock
 //! the last reading *is* the present.
+//!
+//! Arithmetic saturates, and always late, never early: a deadline too far to represent
+//! becomes the latest instant the platform can represent (hundreds of billions of years on
+//! Linux), which no real clock reaches. A virtual clock can be moved there — by a
+//! `sleep(Duration::MAX)` left alone on a virtual loop — and then stays there, since no
+//! later instant exists.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant, SystemTime};
@@ -163,15 +169,18 @@ impl Clock {
     /// assert_eq!(elapsed, Duration::from_secs(90));
     /// ```
     pub fn system_time(&self) -> SystemTime {
-        self.origin_system + (self.now() - self.origin)
+        saturating(self.origin_system, self.now() - self.origin, |at, by| {
+            at.checked_add(by)
+        })
     }
 
     /// `instant` as nanoseconds since this clock was made (0 for anything earlier): the
     /// timer heap's key, 8 bytes that compare in one instruction instead of an `Instant`'s
-    /// 16. Exact for about 584 years, well past the 30 years deadlines saturate at.
-    pub(crate) fn ticks(&self, instant: Instant) -> u64 {
+    /// 16. `None` from [`HORIZON`] on, where 64 bits of nanoseconds run out: rounding such
+    /// an instant down to the last tick would make its timer fire early.
+    pub(crate) fn ticks(&self, instant: Instant) -> Option<u64> {
         let nanos = instant.saturating_duration_since(self.origin).as_nanos();
-        u64::try_from(nanos).unwrap_or(u64::MAX)
+        u64::try_from(nanos).ok().filter(|&ticks| ticks < HORIZON)
     }
 
     /// The `Instant` that [`ticks`](Clock::ticks) turned into `ticks`.
@@ -215,21 +224,112 @@ impl Clock {
     /// clock.advance(Duration::from_secs(1));
     /// clock.advance(Duration::from_secs(1));
     /// assert_eq!(clock.now() - start, Duration::from_secs(2));
-    /// clock.advance(Duration::MAX); // saturates (about 30 years on) instead of overflowing
-    /// assert!(clock.now() - start > Duration::from_secs(86_400 * 365));
+    /// let millennium = Duration::from_secs(86_400 * 365 * 1_000);
+    /// clock.advance(millennium); // exactly, however far
+    /// assert_eq!(clock.now() - start, Duration::from_secs(2) + millennium);
     /// ```
     pub fn advance(&self, duration: Duration) {
         self.advance_to(saturating_add(self.now(), duration));
     }
 }
 
-/// About thirty years: what a deadline saturates to when `now + duration` would overflow.
-/// Far enough to mean "never", near enough that `Instant` arithmetic stays valid.
-const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
+/// Ticks are nanoseconds in a `u64`; from this many on (about 584 years after a clock's
+/// origin) an instant has none, and its timer is kept by its full `Instant` instead.
+pub(crate) const HORIZON: u64 = u64::MAX;
 
-/// `instant + duration`, saturating at [`FAR_FUTURE`] from `instant` instead of panicking.
+/// `instant + duration`, or the latest instant the platform can represent when that
+/// overflows: a deadline saturates late, never early.
+#[inline]
 pub(crate) fn saturating_add(instant: Instant, duration: Duration) -> Instant {
-    instant
-        .checked_add(duration.min(FAR_FUTURE))
-        .unwrap_or(instant)
+    match instant.checked_add(duration) {
+        Some(sum) => sum,
+        None => latest(instant, |at, by| at.checked_add(by)),
+    }
+}
+
+/// `base + duration` by `checked_add`, or the largest sum it can make when that overflows.
+fn saturating<T: Copy>(
+    base: T,
+    duration: Duration,
+    checked_add: impl Fn(T, Duration) -> Option<T>,
+) -> T {
+    match checked_add(base, duration) {
+        Some(sum) => sum,
+        None => latest(base, checked_add),
+    }
+}
+
+/// The largest sum `checked_add` can make from `base` when `base + duration` overflows,
+/// found by bisection (whole seconds, then nanoseconds): about a hundred additions, on a
+/// path only absurd deadlines take.
+#[cold]
+#[inline(never)]
+fn latest<T: Copy>(base: T, checked_add: impl Fn(T, Duration) -> Option<T>) -> T {
+    let fits = |secs: u64, nanos: u64| {
+        let nanos = u32::try_from(nanos).unwrap_or(0);
+        checked_add(base, Duration::new(secs, nanos)).is_some()
+    };
+    let secs = last_true(0, u64::MAX, |secs| fits(secs, 0));
+    let nanos = last_true(0, 999_999_999, |nanos| fits(secs, nanos));
+    let nanos = u32::try_from(nanos).unwrap_or(0);
+    checked_add(base, Duration::new(secs, nanos)).unwrap_or(base)
+}
+
+/// The largest `n` in `low..=high` for which `holds(n)`, given that `holds(low)` and that
+/// `holds` stays true up to some point and false after it.
+fn last_true(mut low: u64, mut high: u64, holds: impl Fn(u64) -> bool) -> u64 {
+    if holds(high) {
+        return high;
+    }
+    // Invariant: holds(low) and not holds(high).
+    while high - low > 1 {
+        let mid = low + (high - low) / 2;
+        if holds(mid) {
+            low = mid;
+        } else {
+            high = mid;
+        }
+    }
+    low
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const YEAR: u64 = 86_400 * 365;
+
+    #[test]
+    fn an_overflowing_deadline_saturates_at_the_latest_representable_instant() {
+        let now = Instant::now();
+        let latest = saturating_add(now, Duration::MAX);
+        assert!(latest > now + Duration::from_secs(1_000_000 * YEAR));
+        assert!(latest.checked_add(Duration::from_nanos(1)).is_none());
+        assert_eq!(saturating_add(latest, Duration::from_secs(1)), latest);
+        let soon = now + Duration::from_secs(5);
+        assert_eq!(saturating_add(now, Duration::from_secs(5)), soon);
+    }
+
+    #[test]
+    fn instants_from_the_horizon_on_have_no_ticks() {
+        let clock = Clock::new_virtual();
+        let origin = clock.now();
+        let last = origin + Duration::from_nanos(HORIZON - 1);
+        assert_eq!(clock.ticks(last), Some(HORIZON - 1));
+        assert_eq!(clock.instant_at(HORIZON - 1), last);
+        assert_eq!(clock.ticks(last + Duration::from_nanos(1)), None);
+        assert_eq!(
+            clock.ticks(origin + Duration::from_secs(1_000 * YEAR)),
+            None
+        );
+        assert_eq!(clock.ticks(origin), Some(0));
+    }
+
+    #[test]
+    fn system_time_saturates_on_a_virtual_clock_at_the_end_of_time() {
+        let clock = Clock::new_virtual();
+        clock.advance(Duration::MAX);
+        let wall = clock.system_time(); // no overflow panic
+        assert!(wall > SystemTime::now() + Duration::from_secs(1_000_000 * YEAR));
+    }
 }

@@ -7,8 +7,14 @@
 //!   slot holds its waker and the full 64-bit sequence, never reused, with which a `Sleep`
 //!   proves the slot is still its own. Small entries matter: every firing sifts one through
 //!   the heap, and every sleeping task pays for both.
+//! * Deadlines are kept in ticks (see [`Clock::ticks`]): 64-bit nanoseconds since the
+//!   clock's origin, which run out about 584 years on. A timer due at or past that horizon
+//!   gets its entry in a second heap, `far`, keyed by its full `Instant` (32 bytes), and is
+//!   fired by comparing instants: rounded down to the last tick, it would fire early. Every
+//!   far deadline is later than every tick deadline, so the tick heap is always looked at
+//!   first; `far` is almost always empty, and then costs one check per firing.
 //! * Slots and heap entries pair off one to one: a slot is freed only when its heap entry
-//!   leaves the heap, so no entry can ever point at a later tenant of its slot. A heap entry
+//!   leaves its heap, so no entry can ever point at a later tenant of its slot. A heap entry
 //!   is therefore *live* exactly when its slot still holds a waker.
 //! * Cancelling a timer takes its waker (dropped at once, after the borrow) and leaves the
 //!   slot behind as a tombstone, freed with its entry. A reset `Sleep` cancels and registers
@@ -24,7 +30,9 @@
 //!   the live timers, but liveness is one check and a timer that fires costs 24 bytes.
 //! * Sequences start at 1 and are `NonZeroU64`s: `Option<Waker>` uses up the waker's only
 //!   niche, and the slab's own vacant/occupied enum needs one more to keep its entries at
-//!   24 bytes (see the size test).
+//!   24 bytes (see the size test). A queue registers a timer only under a sequence it issued
+//!   itself (a `Sleep` from elsewhere takes a fresh one), so sequences are unique within
+//!   it, and a `Sleep` can never mistake its old slot's next tenant for itself.
 //! * Equal deadlines fire in creation order, comparing the 32-bit sequences with
 //!   wrap-around: exact while the timers sharing a deadline were created fewer than 2^31
 //!   timers apart. Beyond that only their order among themselves can suffer, never the
@@ -48,6 +56,7 @@ use std::time::Instant;
 
 use slab::Slab;
 
+use crate::clock::HORIZON;
 use crate::{context, Clock};
 
 /// A heap may hold this many dead entries before a sweep is considered at all.
@@ -97,6 +106,8 @@ struct State {
     /// Live timers and tombstones, one per heap entry.
     slots: Slab<Slot>,
     heap: BinaryHeap<Reverse<Entry>>,
+    /// Timers due past the tick horizon, by full instant; see the module docs.
+    far: BinaryHeap<Reverse<FarEntry>>,
     /// Slots holding a waker; the slab's own count includes the tombstones.
     live: usize,
 }
@@ -146,6 +157,14 @@ impl PartialOrd for Entry {
 #[inline(never)]
 fn creation_order(a: u32, b: u32) -> std::cmp::Ordering {
     (a.wrapping_sub(b) as i32).cmp(&0)
+}
+
+/// A far timer's heap entry: ordered by its full deadline, then by its full sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct FarEntry {
+    deadline: Instant,
+    sequence: NonZeroU64,
+    slot: u32,
 }
 
 /// Plain counters kept by a [`TimerQueue`], for tests, traces and benches.
@@ -209,13 +228,23 @@ impl TimerQueue {
     /// The earliest deadline of a live timer, if any.
     pub fn next_deadline(&self) -> Option<Instant> {
         let mut state = self.state.borrow_mut();
-        let State { slots, heap, .. } = &mut *state;
+        let State {
+            slots, heap, far, ..
+        } = &mut *state;
         while let Some(Reverse(top)) = heap.peek() {
             let slot = top.slot as usize;
             if slots[slot].waker.is_some() {
                 return Some(self.clock.instant_at(top.deadline));
             }
             heap.pop();
+            slots.remove(slot);
+        }
+        while let Some(Reverse(top)) = far.peek() {
+            let slot = top.slot as usize;
+            if slots[slot].waker.is_some() {
+                return Some(top.deadline);
+            }
+            far.pop();
             slots.remove(slot);
         }
         None
@@ -228,13 +257,20 @@ impl TimerQueue {
         let mut fired = 0;
         {
             let mut state = self.state.borrow_mut();
-            let State { slots, heap, live } = &mut *state;
-            if heap.is_empty() {
+            if state.heap.is_empty() && state.far.is_empty() {
                 // The common case of a loop with no timers: not even a clock read.
                 return 0;
             }
             let now_instant = self.clock.now();
-            let now = self.clock.ticks(now_instant);
+            // Past the horizon (a virtual clock moved centuries on), every tick deadline
+            // is due.
+            let now = self.clock.ticks(now_instant).unwrap_or(HORIZON);
+            let State {
+                slots,
+                heap,
+                far,
+                live,
+            } = &mut *state;
             while let Some(Reverse(top)) = heap.peek() {
                 if top.deadline > now {
                     break;
@@ -246,6 +282,9 @@ impl TimerQueue {
                     due.push(waker);
                     fired += 1;
                 }
+            }
+            if !far.is_empty() {
+                fired += fire_far(slots, far, now_instant, due);
             }
             self.fired_through.set(now_instant);
             *live -= fired;
@@ -264,7 +303,7 @@ impl TimerQueue {
         let state = self.state.borrow();
         TimerStats {
             live: state.live,
-            heap_len: state.heap.len(),
+            heap_len: state.heap.len() + state.far.len(),
             ..self.stats.get()
         }
     }
@@ -272,7 +311,8 @@ impl TimerQueue {
     /// Whether the heap holds any entry (live or dead): a loop with none skips firing, and
     /// its clock read, entirely.
     pub fn has_entries(&self) -> bool {
-        !self.state.borrow().heap.is_empty()
+        let state = self.state.borrow();
+        !state.heap.is_empty() || !state.far.is_empty()
     }
 
     /// Number of live timers.
@@ -307,15 +347,15 @@ impl TimerQueue {
         sequence
     }
 
-    /// Registers a timer created with `sequence`, to wake `waker` at `deadline`; returns its
-    /// slot, which with `sequence` makes its [`TimerKey`].
+    /// Registers a timer created with `sequence` (issued by this queue), to wake `waker` at
+    /// `deadline`; returns its slot, which with `sequence` makes its [`TimerKey`].
     ///
     /// # Panics
     ///
     /// Panics when four billion slots are already taken (slots are `u32`s, which keeps a
     /// `Sleep` small); their heap entries alone would take over 100 GB.
     pub(crate) fn register(&self, deadline: Instant, sequence: NonZeroU64, waker: Waker) -> u32 {
-        let deadline = self.clock.ticks(deadline);
+        let ticks = self.clock.ticks(deadline);
         let mut state = self.state.borrow_mut();
         let slot = state.slots.insert(Slot {
             sequence,
@@ -323,11 +363,18 @@ impl TimerQueue {
         });
         let slot =
             u32::try_from(slot).expect("a looplet loop cannot hold more than 4,294,967,295 timers");
-        state.heap.push(Reverse(Entry {
-            deadline,
-            sequence: sequence.get() as u32, // the low bits; see `Entry`'s order
-            slot,
-        }));
+        match ticks {
+            Some(ticks) => state.heap.push(Reverse(Entry {
+                deadline: ticks,
+                sequence: sequence.get() as u32, // the low bits; see `Entry`'s order
+                slot,
+            })),
+            None => state.far.push(Reverse(FarEntry {
+                deadline,
+                sequence,
+                slot,
+            })),
+        }
         state.live += 1;
         drop(state);
         self.update_stats(|stats| stats.set += 1);
@@ -358,8 +405,8 @@ impl TimerQueue {
     }
 
     /// Cancels a timer before its deadline, leaving a tombstone (see the module docs). Does
-    /// nothing if it already fired or was cancelled. The waker it held is dropped after the
-    /// borrow is released.
+    /// nothing if it already fired or was cancelled. The waker it held is
+    /// dropped after the borrow is released.
     pub(crate) fn cancel(&self, key: TimerKey) {
         let removed = {
             let mut state = self.state.borrow_mut();
@@ -386,32 +433,66 @@ impl TimerQueue {
     }
 }
 
-/// Sweeps dead entries out of the heap, and their tombstones out of the slab, once they
+/// Fires the far timers due by `now`, appending their wakers to `due`; returns how many.
+/// Out of line: far timers are rare, and the firing loop stays small without them.
+#[cold]
+#[inline(never)]
+fn fire_far(
+    slots: &mut Slab<Slot>,
+    far: &mut BinaryHeap<Reverse<FarEntry>>,
+    now: Instant,
+    due: &mut Vec<Waker>,
+) -> usize {
+    let mut fired = 0;
+    while let Some(Reverse(top)) = far.peek() {
+        if top.deadline > now {
+            break;
+        }
+        let slot = top.slot as usize;
+        far.pop();
+        if let Some(waker) = slots.remove(slot).waker {
+            due.push(waker);
+            fired += 1;
+        }
+    }
+    fired
+}
+
+/// Sweeps dead entries out of the heaps, and their tombstones out of the slab, once they
 /// outnumber the live timers. Called after a cancel or a firing: amortised O(1) each, and
-/// the heap and slab stay within about twice the live timers (plus [`SWEEP_FLOOR`]).
+/// the heaps and slab stay within about twice the live timers (plus [`SWEEP_FLOOR`]).
 ///
-/// With no timer live at all, every entry is dead and every slot a tombstone: the heap is
+/// With no timer live at all, every entry is dead and every slot a tombstone: the heaps are
 /// emptied and the slab restarted, so the next burst of timers takes slots in order instead
 /// of following the free list the last burst left in firing order (a cache miss per timer on
 /// a large slab).
 fn sweep_if_mostly_dead(state: &mut State) {
-    let State { slots, heap, live } = state;
-    if *live == 0 {
-        heap.clear();
-        slots.clear();
+    if state.live == 0 {
+        state.heap.clear();
+        state.far.clear();
+        state.slots.clear();
         return;
     }
-    if heap.len() > SWEEP_FLOOR && heap.len() > 2 * *live {
-        heap.retain(|Reverse(entry)| {
-            let slot = entry.slot as usize;
+    let State {
+        slots,
+        heap,
+        far,
+        live,
+    } = state;
+    let entries = heap.len() + far.len();
+    if entries > SWEEP_FLOOR && entries > 2 * *live {
+        let mut is_live = |slot: u32| {
+            let slot = slot as usize;
             let is_live = slots[slot].waker.is_some();
             if !is_live {
                 slots.remove(slot);
             }
             is_live
-        });
+        };
+        heap.retain(|Reverse(entry)| is_live(entry.slot));
+        far.retain(|Reverse(entry)| is_live(entry.slot));
     }
-    debug_assert_eq!(heap.len(), slots.len(), "one heap entry per slot");
+    debug_assert_eq!(heap.len() + far.len(), slots.len(), "one entry per slot");
 }
 
 #[cfg(test)]

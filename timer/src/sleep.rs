@@ -56,8 +56,8 @@ use crate::TimerQueue;
 /// `asyncio.sleep(0)`: its first poll wakes its own task and returns `Pending`, so the
 /// other ready tasks run first.
 ///
-/// A duration too large to add to the clock saturates to about thirty years instead of
-/// overflowing.
+/// A duration too large to add to the clock saturates to the latest instant the clock can
+/// represent, so it never fires early.
 ///
 /// # Examples
 ///
@@ -97,7 +97,9 @@ pub fn sleep(duration: Duration) -> Sleep {
 /// first poll completes at that poll, without yielding.
 ///
 /// May be made with no loop running; it then takes its place among equal deadlines at its
-/// first poll.
+/// first poll. A deadline too far to represent in the timer heap's ticks (about 584 years
+/// after the loop started) is kept exactly all the same: no timer fires before its
+/// deadline.
 ///
 /// # Examples
 ///
