@@ -28,11 +28,30 @@
 //!   slot (32 bytes). A tombstone holds its slot only while its dead entry is in the heap,
 //!   which the sweep bounds: a slab whose timers are mostly cancelled may grow to about twice
 //!   the live timers, but liveness is one check and a timer that fires costs 24 bytes.
+//! * Memory follows the load, not the peak. A queue with no live timer restarts empty,
+//!   keeping room for [`CAPACITY_FLOOR`] timers: 40 KiB, plus 512 bytes for far timers.
+//!   Each heap gives back room once it is less than a quarter full, keeping twice what it
+//!   holds. The slab cannot simply shrink, since a `Sleep` knows its timer by slot number:
+//!   once it is less than a quarter full, [`fire_due`] *moves out* the timers in slots from
+//!   twice the live count on, freeing their slots and handing their wakers back with the
+//!   fired ones'. A woken `Sleep` finds its deadline not passed and its slot not its own,
+//!   and registers again in a low slot — a spurious wake, which every future tolerates.
+//! * Moving a timer out costs about what firing one does, so the slab shrinks only once
+//!   the live timers number at most a sixteenth of those fired or cancelled since it last
+//!   shrank ([`MOVE_OUT_RATIO`]): however the timers lie in the slab, moving them out adds
+//!   at most a sixteenth to the work. Every shrink costs time in proportion to the room it
+//!   frees, so all of it is amortised O(1) per timer, and a steady load never reallocates.
+//! * So what the queue holds beyond its live timers is bounded, after every `fire_due`: no
+//!   more than the idle reserve above, or heaps of at most four times their entries and a
+//!   slab of fewer than 34 slots per live timer (a slab doubles only when full, and shrinks
+//!   once fewer than one in 17 of its peak timers is left), whichever is more. After a
+//!   burst that leaves a few long timers behind, the slab is back to that reserve as soon
+//!   as they are a sixteenth of the burst. [`TimerStats::bytes`] reports the room held.
 //! * Sequences start at 1 and are `NonZeroU64`s: `Option<Waker>` uses up the waker's only
 //!   niche, and the slab's own vacant/occupied enum needs one more to keep its entries at
 //!   24 bytes (see the size test). A queue registers a timer only under a sequence it issued
 //!   itself (a `Sleep` from elsewhere takes a fresh one), so sequences are unique within
-//!   it, and a `Sleep` can never mistake its old slot's next tenant for itself.
+//!   it, and a moved-out `Sleep` can never mistake its old slot's next tenant for itself.
 //! * Equal deadlines fire in creation order, comparing the 32-bit sequences with
 //!   wrap-around: exact while the timers sharing a deadline were created fewer than 2^31
 //!   timers apart. Beyond that only their order among themselves can suffer, never the
@@ -41,9 +60,12 @@
 //!   borrow of this queue is released: a woken waker may run arbitrary code.
 //! * Each firing takes out every timer due by its clock reading, and remembers that reading
 //!   (`fired_through`). A registered timer whose deadline is not after it has therefore
-//!   fired: its `Sleep` learns so without a look at its slot.
+//!   fired: its `Sleep` learns so without a look at its slot. A moved-out timer is not due
+//!   by that reading, so its `Sleep` does look, and finds the slot gone.
 //! * All state sits behind one `RefCell` that is borrowed only inside this module's methods,
 //!   never across a call into user code.
+//!
+//! [`fire_due`]: TimerQueue::fire_due
 
 use std::cell::{Cell, RefCell};
 use std::cmp::Reverse;
@@ -61,6 +83,17 @@ use crate::{context, Clock};
 
 /// A heap may hold this many dead entries before a sweep is considered at all.
 const SWEEP_FLOOR: usize = 64;
+
+/// Room for this many timers is kept however idle the queue gets — 40 KiB of slots and
+/// heap entries — so a loop whose few timers come and go never reallocates.
+const CAPACITY_FLOOR: usize = 1024;
+
+/// The same for far timers, which are rare: 512 bytes.
+const FAR_CAPACITY_FLOOR: usize = 16;
+
+/// The slab moves timers out to shrink only once at most one timer is live for every this
+/// many fired or cancelled since it last shrank; see the module docs.
+const MOVE_OUT_RATIO: usize = 16;
 
 /// The timers of one event loop.
 ///
@@ -110,6 +143,9 @@ struct State {
     far: BinaryHeap<Reverse<FarEntry>>,
     /// Slots holding a waker; the slab's own count includes the tombstones.
     live: usize,
+    /// Timers fired or cancelled since the slab last shrank: what pays for moving timers
+    /// out (see [`MOVE_OUT_RATIO`]).
+    left: usize,
 }
 
 #[derive(Debug)]
@@ -177,10 +213,20 @@ pub struct TimerStats {
     pub fired: u64,
     /// Registered timers dropped before their deadline.
     pub cancelled: u64,
+    /// Timers moved out before their deadline so the slab could shrink: their wakers were
+    /// handed out, and each `Sleep` registered again at its next poll (counted in `set`).
+    pub moved_out: u64,
     /// Timers live right now.
     pub live: usize,
     /// Entries in the heap right now, dead ones included.
     pub heap_len: usize,
+    /// Heap entries there is room for right now.
+    pub heap_capacity: usize,
+    /// Slab slots there is room for right now.
+    pub slot_capacity: usize,
+    /// Bytes of timer storage held right now — heap and slab room, used or not — which
+    /// follows the live timers, not their peak (see [`TimerQueue`]'s module docs).
+    pub bytes: usize,
 }
 
 /// Where a registered timer lives: its slot and the sequence that proves the slot is its.
@@ -252,10 +298,12 @@ impl TimerQueue {
 
     /// Moves every timer whose deadline is not after [`now`](TimerQueue::now) out of the
     /// queue and appends its waker to `due`, earliest first (equal deadlines in creation
-    /// order). Returns how many fired. Wake them after this returns.
+    /// order). When the slab has grown far larger than its timers need, it also moves out
+    /// the timers in its highest slots, appending their wakers after the fired ones (see
+    /// the module docs; their `Sleep`s register again when polled). Returns how many
+    /// wakers it appended. Wake them after this returns.
     pub fn fire_due(&self, due: &mut Vec<Waker>) -> usize {
-        let mut fired = 0;
-        {
+        let (fired, moved_out) = {
             let mut state = self.state.borrow_mut();
             if state.heap.is_empty() && state.far.is_empty() {
                 // The common case of a loop with no timers: not even a clock read.
@@ -270,7 +318,9 @@ impl TimerQueue {
                 heap,
                 far,
                 live,
+                left,
             } = &mut *state;
+            let mut fired = 0;
             while let Some(Reverse(top)) = heap.peek() {
                 if top.deadline > now {
                     break;
@@ -288,22 +338,35 @@ impl TimerQueue {
             }
             self.fired_through.set(now_instant);
             *live -= fired;
+            *left += fired;
             // Firing shrinks the live count too; without this, entries cancelled earlier
             // would stay until their own deadlines once the live timers had all fired.
             sweep_if_mostly_dead(&mut state);
+            (fired, shrink_if_sparse(&mut state, due))
+        };
+        if fired + moved_out > 0 {
+            self.update_stats(|stats| {
+                stats.fired += fired as u64;
+                stats.moved_out += moved_out as u64;
+            });
         }
-        if fired > 0 {
-            self.update_stats(|stats| stats.fired += fired as u64);
-        }
-        fired
+        fired + moved_out
     }
 
     /// Counters describing this queue's work so far.
     pub fn stats(&self) -> TimerStats {
         let state = self.state.borrow();
+        let heap_capacity = state.heap.capacity() + state.far.capacity();
+        let bytes = state.heap.capacity() * size_of::<Reverse<Entry>>()
+            + state.far.capacity() * size_of::<Reverse<FarEntry>>()
+            // The slab's entries take what a slot takes; see the size test.
+            + state.slots.capacity() * size_of::<Slot>();
         TimerStats {
             live: state.live,
             heap_len: state.heap.len() + state.far.len(),
+            heap_capacity,
+            slot_capacity: state.slots.capacity(),
+            bytes,
             ..self.stats.get()
         }
     }
@@ -381,7 +444,8 @@ impl TimerQueue {
         slot
     }
 
-    /// Replaces a live timer's waker. Returns `false` when the timer is gone (it fired).
+    /// Replaces a live timer's waker. Returns `false` when the timer is gone (it fired, or
+    /// was moved out).
     pub(crate) fn update_waker(&self, key: TimerKey, waker: &Waker) -> bool {
         let replaced = {
             let mut state = self.state.borrow_mut();
@@ -405,7 +469,7 @@ impl TimerQueue {
     }
 
     /// Cancels a timer before its deadline, leaving a tombstone (see the module docs). Does
-    /// nothing if it already fired or was cancelled. The waker it held is
+    /// nothing if it already fired, was moved out or was cancelled. The waker it held is
     /// dropped after the borrow is released.
     pub(crate) fn cancel(&self, key: TimerKey) {
         let removed = {
@@ -416,6 +480,7 @@ impl TimerQueue {
             };
             if removed.is_some() {
                 state.live -= 1;
+                state.left += 1;
                 sweep_if_mostly_dead(&mut state);
             }
             removed
@@ -465,12 +530,10 @@ fn fire_far(
 /// With no timer live at all, every entry is dead and every slot a tombstone: the heaps are
 /// emptied and the slab restarted, so the next burst of timers takes slots in order instead
 /// of following the free list the last burst left in firing order (a cache miss per timer on
-/// a large slab).
+/// a large slab). Room past [`CAPACITY_FLOOR`] goes back then too.
 fn sweep_if_mostly_dead(state: &mut State) {
     if state.live == 0 {
-        state.heap.clear();
-        state.far.clear();
-        state.slots.clear();
+        restart_empty(state);
         return;
     }
     let State {
@@ -478,6 +541,7 @@ fn sweep_if_mostly_dead(state: &mut State) {
         heap,
         far,
         live,
+        ..
     } = state;
     let entries = heap.len() + far.len();
     if entries > SWEEP_FLOOR && entries > 2 * *live {
@@ -493,6 +557,81 @@ fn sweep_if_mostly_dead(state: &mut State) {
         far.retain(|Reverse(entry)| is_live(entry.slot));
     }
     debug_assert_eq!(heap.len() + far.len(), slots.len(), "one entry per slot");
+}
+
+/// Empties a queue with no live timer, keeping room for [`CAPACITY_FLOOR`] timers at most.
+fn restart_empty(state: &mut State) {
+    state.heap.clear();
+    state.far.clear();
+    state.slots.clear();
+    state.left = 0;
+    if state.slots.capacity() > CAPACITY_FLOOR {
+        state.slots = Slab::with_capacity(CAPACITY_FLOOR);
+    }
+    shrink_heap(&mut state.heap, CAPACITY_FLOOR);
+    shrink_heap(&mut state.far, FAR_CAPACITY_FLOOR);
+}
+
+/// Gives back room once the slab or a heap is less than a quarter full (the slab only once
+/// enough timers have left to pay for it; see the module docs). Returns how many timers it
+/// moved out, their wakers appended to `due`.
+fn shrink_if_sparse(state: &mut State, due: &mut Vec<Waker>) -> usize {
+    let capacity = state.slots.capacity();
+    let moved_out = if capacity > CAPACITY_FLOOR
+        && state.slots.len() < capacity / 4
+        && state.live * MOVE_OUT_RATIO <= state.left
+    {
+        move_out_high_slots(state, due)
+    } else {
+        0
+    };
+    shrink_heap(&mut state.heap, CAPACITY_FLOOR);
+    shrink_heap(&mut state.far, FAR_CAPACITY_FLOOR);
+    moved_out
+}
+
+/// Keeps room for twice what `heap` holds, once it holds less than a quarter of its room:
+/// O(len) now and then, for a shrink by half or more, so amortised O(1) per timer.
+fn shrink_heap<T: Ord>(heap: &mut BinaryHeap<T>, floor: usize) {
+    if heap.capacity() > floor && heap.len() < heap.capacity() / 4 {
+        heap.shrink_to((2 * heap.len()).max(floor));
+    }
+}
+
+/// Moves out every live timer in a slot at or past twice the live count (or
+/// [`CAPACITY_FLOOR`]), sweeps every dead entry, and shrinks the slab to the slots left.
+/// Returns how many timers it moved out; their wakers are appended to `due`.
+#[cold]
+#[inline(never)]
+fn move_out_high_slots(state: &mut State, due: &mut Vec<Waker>) -> usize {
+    let State {
+        slots,
+        heap,
+        far,
+        live,
+        left,
+    } = state;
+    let keep = (2 * *live).max(CAPACITY_FLOOR);
+    let mut moved_out = 0;
+    let mut stays = |slot: u32| {
+        let slot = slot as usize;
+        if slot < keep && slots[slot].waker.is_some() {
+            return true;
+        }
+        if let Some(waker) = slots.remove(slot).waker {
+            due.push(waker);
+            moved_out += 1;
+        }
+        false
+    };
+    heap.retain(|Reverse(entry)| stays(entry.slot));
+    far.retain(|Reverse(entry)| stays(entry.slot));
+    // Every slot from `keep` on is vacant now: the slab drops them and their room.
+    slots.shrink_to_fit();
+    *live -= moved_out;
+    *left = 0;
+    debug_assert_eq!(heap.len() + far.len(), slots.len(), "one entry per slot");
+    moved_out
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@
 //!
 //! ```text
 //! sleep(d > 0), sleep_until ──► Idle ──poll, not due──► Registered ──poll, fired or due──► Elapsed
+//!                                │  ▲                        │
+//!                                │  └──poll, moved out by────┘ (and registered again at once)
+//!                                │     the queue to shrink
 //!                                └──poll, due──────────────────────────────────────────► Elapsed
 //! sleep(Duration::ZERO) ──────► Yield ──poll: wakes its own task, Pending──────────────► Elapsed
 //! ```
@@ -192,8 +195,8 @@ const NO_QUEUE: u64 = 0;
 /// loop holds four billion timers) so the whole state takes 16 bytes, and the `Sleep` 40.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
-    /// Not in any queue: not polled yet, or reset. `issuer` is the id of the queue that
-    /// issued the sequence number ([`NO_QUEUE`] if none did).
+    /// Not in any queue: not polled yet, reset, or moved out of the queue. `issuer` is the
+    /// id of the queue that issued the sequence number ([`NO_QUEUE`] if none did).
     Idle { issuer: u64 },
     /// A zero sleep before its first poll, which yields instead of completing.
     Yield,
@@ -359,15 +362,16 @@ impl Sleep {
             // Look at the registration first: a timer the queue fired is gone from it,
             // and needs no deregistering.
             State::Registered { queue_id, slot } if queue_id == queue.id() => {
-                // The queue frees a slot only when it fires the timer.
-                if queue.has_fired(deadline)
-                    || !queue.update_waker(TimerKey { slot, sequence }, waker)
-                {
+                if queue.has_fired(deadline) {
                     Step::Fired
-                } else if due {
-                    Step::Due
+                } else if queue.update_waker(TimerKey { slot, sequence }, waker) {
+                    if due {
+                        Step::Due
+                    } else {
+                        Step::Waiting
+                    }
                 } else {
-                    Step::Waiting
+                    self.step_slowly(queue, waker)
                 }
             }
             State::Idle { issuer } if issuer == queue.id() => {
@@ -384,8 +388,8 @@ impl Sleep {
         }
     }
 
-    /// [`step`](Sleep::step) for every state: a zero sleep's yield, and a sleep made with
-    /// no loop or on another loop.
+    /// [`step`](Sleep::step) for every state: a zero sleep's yield, a sleep made with no
+    /// loop or on another loop, and one the queue moved out.
     #[cold]
     #[inline(never)]
     fn step_slowly(&mut self, queue: &TimerQueue, waker: &Waker) -> Step {
@@ -400,10 +404,12 @@ impl Sleep {
                 if queue.has_fired(deadline) {
                     return Step::Fired;
                 }
-                if !queue.update_waker(TimerKey { slot, sequence }, waker) {
-                    return Step::Fired;
+                if queue.update_waker(TimerKey { slot, sequence }, waker) {
+                    return if due { Step::Due } else { Step::Waiting };
                 }
-                return if due { Step::Due } else { Step::Waiting };
+                // Not fired, yet the slot is not ours: the queue moved the timer out to
+                // shrink, and woke us to register again.
+                self.state = State::Idle { issuer: queue_id };
             }
         }
         if due {
