@@ -410,7 +410,14 @@ impl<'p> Model<'p> {
         loop {
             let pc = self.tasks[i].pc;
             let Some(&step) = steps.get(pc) else {
-                self.finish(i, Outcome::Value);
+                // A task that cancelled itself and then returned ends cancelled, its value
+                // discarded (asyncio's rule).
+                let outcome = if self.tasks[i].cancel_requested {
+                    Outcome::Cancelled
+                } else {
+                    Outcome::Value
+                };
+                self.finish(i, outcome);
                 return;
             };
             self.log(format!("t{i}#{pc} {step:?} @{}", self.now));
