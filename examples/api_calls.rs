@@ -96,7 +96,7 @@ pub async fn compare(calls: usize, latency: Duration, verbose: bool) -> Result<T
         async move {
             for i in 0..calls {
                 let responses = responses.clone();
-                tg.create_task(async move {
+                tg.create_fallible(async move {
                     let path = format!("/quote/{i}");
                     let (status, body) = looplet::timeout(CALL_TIMEOUT, get(addr, &path)).await??;
                     responses.borrow_mut().push((path, status, body));

@@ -34,8 +34,8 @@ async fn say_after(delay: &str, what: &str) -> Result<(), BoxError> {
 pub async fn level4() {
     println!("started at {}", time_of_day());
     let outcome = TaskGroup::scope(|tg| async move {
-        tg.create_task(say_after("1", "hello"));
-        tg.create_task(say_after("A", "Stephen"));
+        tg.create_fallible(say_after("1", "hello"));
+        tg.create_fallible(say_after("A", "Stephen"));
         Ok(())
     })
     .await;

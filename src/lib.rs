@@ -34,8 +34,8 @@ pub use looplet_executor::{
 #[cfg(feature = "macros")]
 pub use looplet_macros::{main, test};
 pub use looplet_taskgroup::{
-    BoxError, ChildOutput, ChildTask, CreateTaskError, GroupError, GroupState, JoinAll, Scope,
-    TaskGroup, TaskSet,
+    AnyValue, BoxError, ChildBuilder, ChildTask, ChildValue, CreateTaskError, GroupError,
+    GroupState, JoinAll, Scope, TaskGroup, TaskSet, UseCreateFallible,
 };
 pub use looplet_timer::{
     interval, interval_at, now, sleep, sleep_until, system_time, timeout, timeout_at, try_now,

@@ -86,7 +86,7 @@ fn start_child(tg: &TaskGroup, shared: &Rc<Shared>, index: usize, spec: ChildSpe
     let (group, shared) = (tg.clone(), shared.clone());
     // Made outside the future and moved in: counted even if the child never runs.
     let dropped = Dropped(shared.clone());
-    let _child = tg.create_task(async move {
+    let _child = tg.create_fallible(async move {
         let _dropped = dropped;
         if spec.sleep_ms > 0 {
             sleep(Duration::from_millis(spec.sleep_ms)).await;
@@ -130,8 +130,8 @@ fn run_on_looplet(spec: &GroupSpec) -> Outcome {
             });
             // Awaited in a task of its own, so that a resumed panic ends up in its handle.
             match create_task(scope).await {
-                Ok(Ok(Some(value))) => format!("ok {value}"),
-                Ok(Ok(None)) => "stopped on purpose".to_string(),
+                Ok(Ok(value)) => format!("ok {value}"),
+                Ok(Err(group)) if group.is_cancelled() => "stopped on purpose".to_string(),
                 Ok(Err(group)) => {
                     let errors: Vec<String> = group.iter().map(ToString::to_string).collect();
                     format!("errors {errors:?}")

@@ -68,7 +68,7 @@ fn the_scope_waits_for_every_child_when_the_body_returns() {
         push(&seen, "body done");
         Ok("value")
     }));
-    assert_eq!(outcome.unwrap(), Some("value"));
+    assert_eq!(outcome.unwrap(), "value");
     assert_eq!(*events.borrow(), ["body done", "one", "two", "three"]);
     assert_eq!(elapsed, Duration::from_secs(3));
 }
@@ -82,7 +82,7 @@ fn child_values_are_readable_from_their_handles_after_the_scope() {
             for n in 1..=3_u64 {
                 handles.push(tg.create_task(async move {
                     sleep(Duration::from_secs(n)).await;
-                    Ok::<_, BoxError>(n * 10)
+                    n * 10
                 }));
             }
             async { Ok(()) }
@@ -102,7 +102,7 @@ fn one_child_error_cancels_its_siblings_and_the_body() {
     let mut sibling = None;
     let (outcome, elapsed) = run_timed(TaskGroup::scope(|tg| {
         sibling = Some(tg.create_task(note_after(seen.clone(), 10, "sibling finished")));
-        tg.create_task(fail_after(1, "boom"));
+        tg.create_fallible(fail_after(1, "boom"));
         async move {
             sleep(Duration::from_secs(5)).await;
             push(&seen, "body finished");
@@ -120,9 +120,9 @@ fn one_child_error_cancels_its_siblings_and_the_body() {
 #[test]
 fn two_children_failing_at_the_same_instant_both_appear_in_order() {
     let (outcome, elapsed) = run_timed(TaskGroup::scope(|tg| async move {
-        tg.create_task(fail_after(1, "first"));
-        tg.create_task(fail_after(1, "second"));
-        tg.create_task(fail_after(2, "too late"));
+        tg.create_fallible(fail_after(1, "first"));
+        tg.create_fallible(fail_after(1, "second"));
+        tg.create_fallible(fail_after(2, "too late"));
         Ok(())
     }));
     let group = outcome.unwrap_err();
@@ -140,7 +140,7 @@ fn a_body_error_cancels_the_children_and_is_listed_last() {
     let events = log();
     let seen = events.clone();
     let (outcome, elapsed) = run_timed(TaskGroup::scope(|tg| async move {
-        tg.create_task(fail_after(1, "child"));
+        tg.create_fallible(fail_after(1, "child"));
         tg.create_task(note_after(seen.clone(), 5, "slow child finished"));
         // Let the children start (and set their timers) before the body sets its own, so
         // at the 1 s mark the child fails first and the body right after, in one batch.
@@ -163,7 +163,7 @@ fn a_body_failing_first_cancels_a_child_due_to_fail_at_the_same_instant() {
     // asyncio's order: the body set its timer first, so it fails first, and its failure
     // aborts the group at once — the child is cancelled before it can fail.
     let (outcome, _) = run_timed(TaskGroup::scope(|tg| async move {
-        tg.create_task(fail_after(1, "child"));
+        tg.create_fallible(fail_after(1, "child"));
         sleep(Duration::from_secs(1)).await;
         Err::<(), BoxError>("body".into())
     }));
@@ -200,7 +200,7 @@ fn a_child_error_while_the_body_awaits_something_else_cancels_the_body() {
             }
         }
         let _guard = OnDrop(flag);
-        tg.create_task(fail_after(2, "child failed"));
+        tg.create_fallible(fail_after(2, "child failed"));
         // The body is busy with something unrelated to the group.
         let (sender, receiver) = futures_channel::oneshot::channel::<()>();
         let _keep_open = sender;
@@ -227,7 +227,7 @@ fn children_create_grandchildren_through_the_group_handle() {
         });
         Ok(())
     }));
-    assert_eq!(outcome.unwrap(), Some(()));
+    outcome.unwrap();
     assert_eq!(*events.borrow(), ["child", "grandchild"]);
     assert_eq!(elapsed, Duration::from_secs(3)); // the scope waited for the grandchild too
 }
@@ -239,7 +239,7 @@ fn a_failing_grandchild_cancels_the_whole_group() {
     let (outcome, _) = run_timed(TaskGroup::scope(|tg| async move {
         let group = tg.clone();
         tg.create_task(async move {
-            group.create_task(fail_after(1, "grandchild failed"));
+            group.create_fallible(fail_after(1, "grandchild failed"));
         });
         tg.create_task(note_after(seen.clone(), 2, "sibling finished"));
         Ok(())
@@ -297,7 +297,7 @@ fn create_task_while_shutting_down_returns_a_cancelled_task_that_never_runs() {
     let seen = Rc::new(RefCell::new(None));
     let (ran_flag, seen_slot) = (ran.clone(), seen.clone());
     let (outcome, _) = run_timed(TaskGroup::scope(|tg| async move {
-        tg.create_task(fail_after(1, "failure"));
+        tg.create_fallible(fail_after(1, "failure"));
         let late = Late {
             group: tg.clone(),
             ran: ran_flag,
@@ -332,7 +332,7 @@ fn a_task_created_after_cancel_is_already_cancelled() {
         late = Some(tg.create_task(async move { flag.set(true) }));
         async { Ok(()) }
     }));
-    assert_eq!(outcome.unwrap(), None);
+    assert!(outcome.unwrap_err().is_cancelled());
     let late = late.unwrap();
     assert!(late.is_cancelled());
     assert!(late.result().unwrap_err().is_cancelled());
@@ -418,7 +418,7 @@ fn an_inner_group_failure_handled_by_the_body_leaves_the_outer_group_alone() {
     let (outcome, elapsed) = run_timed(TaskGroup::scope(|outer| async move {
         outer.create_task(note_after(seen.clone(), 3, "outer child"));
         let inner = TaskGroup::scope(|tg| async move {
-            tg.create_task(fail_after(1, "inner failure"));
+            tg.create_fallible(fail_after(1, "inner failure"));
             Ok(())
         })
         .await;
@@ -429,7 +429,7 @@ fn an_inner_group_failure_handled_by_the_body_leaves_the_outer_group_alone() {
         push(&seen, format!("handled {handled}"));
         Ok(42)
     }));
-    assert_eq!(outcome.unwrap(), Some(42));
+    assert_eq!(outcome.unwrap(), 42);
     assert_eq!(*events.borrow(), ["handled inner failure", "outer child"]);
     assert_eq!(elapsed, Duration::from_secs(3));
 }
@@ -439,7 +439,7 @@ fn an_inner_group_failure_propagated_with_question_mark_fails_the_outer_group() 
     let (outcome, _) = run_timed(TaskGroup::scope(|outer| async move {
         outer.create_task(pending::<()>());
         TaskGroup::scope(|tg| async move {
-            tg.create_task(fail_after(1, "deep"));
+            tg.create_fallible(fail_after(1, "deep"));
             Ok(())
         })
         .await?;
@@ -533,12 +533,15 @@ fn cancel_ends_the_group_without_an_error_told_apart_from_a_finished_body() {
         push(&seen, "body finished");
         Ok("finished")
     }));
-    assert_eq!(outcome.unwrap(), None, "cancelled, not finished");
+    let group = outcome.unwrap_err();
+    assert!(group.is_cancelled(), "cancelled, not finished");
+    assert!(group.errors().is_empty());
+    assert!(group.body_error().is_none());
     assert!(events.borrow().is_empty());
     assert_eq!(elapsed, Duration::from_secs(2));
 
     let (finished, _) = run_timed(TaskGroup::scope(|_tg| async { Ok("finished") }));
-    assert_eq!(finished.unwrap(), Some("finished"));
+    assert_eq!(finished.unwrap(), "finished");
 }
 
 #[test]
@@ -552,7 +555,7 @@ fn cancel_after_the_body_returned_keeps_its_value_and_stops_the_children() {
         });
         Ok("value")
     }));
-    assert_eq!(outcome.unwrap(), Some("value"));
+    assert_eq!(outcome.unwrap(), "value");
     assert_eq!(elapsed, Duration::from_secs(1));
 }
 
@@ -566,7 +569,7 @@ fn a_child_cancelled_through_its_own_handle_is_not_an_error() {
         assert!(stuck.clone().await.unwrap_err().is_cancelled());
         Ok(())
     }));
-    assert_eq!(outcome.unwrap(), Some(()));
+    outcome.unwrap();
     assert_eq!(elapsed, Duration::from_secs(2));
 }
 
@@ -574,7 +577,7 @@ fn a_child_cancelled_through_its_own_handle_is_not_an_error() {
 fn a_failed_child_hands_its_error_to_the_group_and_ends_cancelled() {
     let mut failed = None;
     let (outcome, _) = run_timed(TaskGroup::scope(|tg| {
-        failed = Some(tg.create_task(fail_after(1, "mine")));
+        failed = Some(tg.create_fallible(fail_after(1, "mine")));
         async { Ok(()) }
     }));
     assert_eq!(messages(&outcome.unwrap_err()), ["mine"]);
@@ -599,7 +602,7 @@ fn the_group_reports_its_state_and_live_children() {
         })
         .await;
         // The body returned in the same poll in which it cancelled the group: it finished.
-        assert_eq!(outcome.unwrap(), Some(()));
+        assert!(outcome.is_ok());
     });
 }
 
@@ -618,7 +621,7 @@ fn a_group_of_100_000_children_completes() {
         }
         Ok(tg.len())
     }));
-    assert_eq!(outcome.unwrap(), Some(CHILDREN as usize));
+    assert_eq!(outcome.unwrap(), CHILDREN as usize);
     assert_eq!(sum.get(), CHILDREN * (CHILDREN - 1) / 2);
     assert_eq!(elapsed, Duration::ZERO);
 }
@@ -635,7 +638,7 @@ fn group_errors_can_be_taken_by_value_and_downcast() {
     impl std::error::Error for Mine {}
 
     let (outcome, _) = run_timed(TaskGroup::scope(|tg| async move {
-        tg.create_task(async { Err::<(), _>(Mine(7)) });
+        tg.create_fallible(async { Err::<(), _>(Mine(7)) });
         Ok(())
     }));
     let group = outcome.unwrap_err();
@@ -649,4 +652,144 @@ fn group_errors_can_be_taken_by_value_and_downcast() {
         .downcast::<Mine>()
         .unwrap();
     assert_eq!(mine.0, 7);
+}
+
+#[test]
+fn question_mark_on_the_scope_gives_the_body_value_itself() {
+    async fn total() -> Result<u64, looplet::GroupError> {
+        let value = TaskGroup::scope(|tg| async move {
+            let a = tg.create_task(async { 40_u64 });
+            Ok(a.await? + 2)
+        })
+        .await?;
+        Ok(value)
+    }
+    let (outcome, _) = run_timed(total());
+    assert_eq!(outcome.unwrap(), 42);
+}
+
+#[test]
+fn a_cancelled_group_says_so_in_its_error_and_holds_no_error() {
+    let (outcome, elapsed) = run_timed(TaskGroup::scope(|tg| async move {
+        let stopper = tg.clone();
+        tg.create_task(async move {
+            sleep(Duration::from_secs(1)).await;
+            stopper.cancel();
+        });
+        pending::<()>().await;
+        Ok(())
+    }));
+    let group = outcome.unwrap_err();
+    assert!(group.is_cancelled());
+    assert!(group.errors().is_empty() && group.body_error().is_none());
+    assert!(std::error::Error::source(&group).is_none());
+    assert!(
+        group.to_string().contains("cancelled (TaskGroup::cancel)"),
+        "{group}"
+    );
+    assert_eq!(elapsed, Duration::from_secs(1));
+
+    // A failure is never mistaken for a cancellation.
+    let (failed, _) = run_timed(TaskGroup::scope(|tg| async move {
+        tg.create_fallible(fail_after(1, "boom"));
+        Ok(())
+    }));
+    assert!(!failed.unwrap_err().is_cancelled());
+}
+
+#[test]
+fn a_child_may_return_any_value() {
+    let (outcome, _) = run_timed(TaskGroup::scope(|tg| async move {
+        let number = tg.create_task(async { 42 });
+        let text = tg.create_task(async { String::from("text") });
+        let list = tg.create_task(async {
+            yield_now().await;
+            vec![1, 2, 3]
+        });
+        Ok((number.await?, text.await?, list.await?))
+    }));
+    assert_eq!(outcome.unwrap(), (42, "text".to_string(), vec![1, 2, 3]));
+}
+
+#[test]
+fn a_child_that_only_panics_is_accepted_and_its_panic_resumes() {
+    let mut runner = virtual_runner();
+    let panic = catch_unwind(AssertUnwindSafe(|| {
+        runner.run(TaskGroup::scope(|tg| async move {
+            tg.create_task(async { panic!("nothing but a panic") });
+            Ok(())
+        }))
+    }))
+    .unwrap_err();
+    assert_eq!(panic.downcast_ref::<&str>(), Some(&"nothing but a panic"));
+}
+
+#[test]
+fn a_result_kept_as_a_value_with_any_value_does_not_fail_the_group() {
+    let (outcome, _) = run_timed(TaskGroup::scope(|tg| async move {
+        // Naming the marker is the deliberate way to keep an `Err` as a plain value.
+        let kept = tg.create_task::<_, looplet::AnyValue>(async { Err::<(), _>("data") });
+        Ok(kept.await?)
+    }));
+    assert_eq!(outcome.unwrap(), Err("data"));
+}
+
+#[test]
+fn children_can_be_named_and_read_their_own_name() {
+    let (outcome, _) = run_timed(TaskGroup::scope(|tg| async move {
+        let fetcher = tg
+            .builder()
+            .name("fetcher")
+            .create_task(async { looplet::current_task_name() });
+        let parser = tg
+            .builder()
+            .name("parser")
+            .create_fallible(async { "7".parse::<u32>() });
+        let unnamed = tg.create_task(async {});
+        assert_eq!(fetcher.name(), "fetcher");
+        assert_eq!(parser.name(), "parser");
+        assert_eq!(unnamed.name(), unnamed.id().to_string());
+        let own_name = fetcher.await?;
+        Ok((own_name, parser.await?))
+    }));
+    assert_eq!(outcome.unwrap(), (Some("fetcher".to_string()), 7));
+}
+
+#[test]
+fn a_named_child_keeps_its_name_after_it_panics() {
+    let mut seen = None;
+    let mut runner = virtual_runner();
+    let _ = catch_unwind(AssertUnwindSafe(|| {
+        runner.run(TaskGroup::scope(|tg| {
+            let child = tg.builder().name("parser").create_task(async {
+                yield_now().await;
+                panic!("bad input")
+            });
+            seen = Some(child.clone());
+            async { Ok(()) }
+        }))
+    }));
+    let child = seen.unwrap();
+    assert!(child.is_panicked());
+    assert_eq!(child.name(), "parser");
+}
+
+#[test]
+fn a_finished_group_refuses_named_and_fallible_children_alike() {
+    let mut runner = virtual_runner();
+    runner.run(async {
+        let mut kept = None;
+        TaskGroup::scope(|tg| {
+            kept = Some(tg.clone());
+            async { Ok(()) }
+        })
+        .await
+        .unwrap();
+        let tg = kept.unwrap();
+        assert!(tg
+            .try_create_fallible(async { Ok::<_, BoxError>(1) })
+            .is_err());
+        let named = tg.builder().name("late").try_create_task(async {});
+        assert!(named.unwrap_err().is_closed());
+    });
 }

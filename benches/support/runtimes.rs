@@ -12,7 +12,6 @@
 //! under `LocalPool::run_until` they are processed by async-io's helper thread.
 
 use std::cell::RefCell;
-use std::convert::Infallible;
 use std::fmt::Debug;
 use std::future::Future;
 use std::marker::PhantomData;
@@ -138,15 +137,11 @@ impl Runtime for Looplet {
         let scope = looplet::TaskGroup::scope(|tg| async move {
             let handles: Vec<_> = children
                 .into_iter()
-                // A child's output is `()` or a `Result`; these cannot fail.
-                .map(|child| tg.create_task(async move { Ok::<_, Infallible>(child.await) }))
+                .map(|child| tg.create_task(child))
                 .collect();
             Ok(handles)
         });
-        let handles = scope
-            .await
-            .expect("no child fails")
-            .expect("nobody cancels the group");
+        let handles = scope.await.expect("no child fails");
         handles
             .iter()
             .map(|child| child.result().expect("a bench child failed"))

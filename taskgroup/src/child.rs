@@ -1,5 +1,5 @@
-//! A group's children: what a child may return ([`ChildOutput`]) and the handle to it
-//! ([`ChildTask`]).
+//! A group's children: what `create_task` takes a child's output to be ([`ChildValue`]) and
+//! the handle to a child ([`ChildTask`]).
 //!
 //! # Who owns what
 //!
@@ -27,6 +27,7 @@
 //! never fail in practice; they fail soft (report "not cancelled") rather than panic on a
 //! shutdown path.
 
+use std::borrow::Cow;
 use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::future::Future;
@@ -34,60 +35,67 @@ use std::pin::Pin;
 use std::rc::{Rc, Weak};
 use std::task::{Context, Poll};
 
-use looplet_executor::{Task, TaskError, TaskId};
+use looplet_executor::{DoneCallbackId, Task, TaskError, TaskId};
 
-use crate::error::BoxError;
 use crate::shared::{ChildControl, Shared};
 
-/// What a child of a [`TaskGroup`](crate::TaskGroup) may return: `()` for a child that
-/// cannot fail, or `Result<T, E>` for one that can, with any `E` that converts into a
-/// [`BoxError`]. An `Err` fails the group; an `Ok(value)` is the value its handle gives.
+/// What [`TaskGroup::create_task`](crate::TaskGroup::create_task) takes a child's output to
+/// be: any value — except a `Result`, which goes to
+/// [`create_fallible`](crate::TaskGroup::create_fallible) so that its `Err` fails the group.
 ///
-/// This trait is sealed: it exists so that Level 3's children need no `Ok(())`.
+/// A child is asyncio's task, and an `Err` is how a Rust task raises. A `Result` handed to
+/// `create_task` would make its `Err` a plain value that nobody may ever look at, so it is
+/// refused at compile time instead: every type has the [`AnyValue`] impl, a `Result` also has
+/// the [`UseCreateFallible`] one, and the compiler, unable to choose, says
+///
+/// ```text
+/// error[E0283]: type annotations needed
+/// note: multiple `impl`s satisfying `Result<(), BoxError>: ChildValue<_>` found
+///     impl<T> ChildValue<AnyValue> for T {}
+///     impl<T, E> ChildValue<UseCreateFallible> for Result<T, E> {}
+/// ```
+///
+/// The marker is inferred, never written. Sealed: these two impls are all there are.
 ///
 /// # Examples
 ///
 /// ```
-/// use looplet_executor::run;
-/// use looplet_taskgroup::TaskGroup;
+/// use looplet::{run, TaskGroup};
 ///
 /// run(TaskGroup::scope(|tg| async move {
-///     let quiet = tg.create_task(async {}); // output (): cannot fail
-///     let number = tg.create_task(async { "42".parse::<u32>() }); // Result<u32, ParseIntError>
-///     number.await?; // a child's handle can be awaited in the body, too
-///     assert!(quiet.is_done());
+///     let answer = tg.create_task(async { 42 }); // any value
+///     let parsed = tg.create_fallible(async { "7".parse::<u32>() }); // an Err fails the group
+///     assert_eq!(answer.await? + parsed.await?, 49);
 ///     Ok(())
 /// }))
 /// .unwrap();
 /// ```
-pub trait ChildOutput: sealed::Sealed {
-    /// The child's value: what its handle gives when it succeeds.
-    type Value;
+///
+/// ```compile_fail
+/// looplet::run(looplet::TaskGroup::scope(|tg| async move {
+///     tg.create_task(async { "7".parse::<u32>() }); // a Result: create_fallible
+///     Ok(())
+/// }));
+/// ```
+pub trait ChildValue<Marker>: sealed::Sealed<Marker> {}
 
-    /// Splits the child's output into its value or the error that fails the group.
-    fn into_result(self) -> Result<Self::Value, BoxError>;
-}
+/// The [`ChildValue`] marker every output type has.
+#[derive(Debug)]
+pub enum AnyValue {}
 
-impl ChildOutput for () {
-    type Value = ();
+/// The [`ChildValue`] marker a `Result` has too, so that `create_task` cannot choose: a
+/// child returning a `Result` goes to
+/// [`create_fallible`](crate::TaskGroup::create_fallible).
+#[derive(Debug)]
+pub enum UseCreateFallible {}
 
-    fn into_result(self) -> Result<(), BoxError> {
-        Ok(())
-    }
-}
-
-impl<T, E: Into<BoxError>> ChildOutput for Result<T, E> {
-    type Value = T;
-
-    fn into_result(self) -> Result<T, BoxError> {
-        self.map_err(Into::into)
-    }
-}
+impl<T> ChildValue<AnyValue> for T {}
+impl<T, E> ChildValue<UseCreateFallible> for Result<T, E> {}
 
 mod sealed {
-    pub trait Sealed {}
-    impl Sealed for () {}
-    impl<T, E> Sealed for Result<T, E> {}
+    pub trait Sealed<Marker> {}
+    impl<T> Sealed<super::AnyValue> for T {}
+    impl<T, E> Sealed<super::UseCreateFallible> for Result<T, E> {}
 }
 
 /// The child's one `Task` handle, shared by the group and the `ChildTask`s.
@@ -111,10 +119,10 @@ impl<T> ChildInner<T> {
         })
     }
 
-    fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) {
-        if let Ok(task) = self.task.try_borrow() {
-            task.add_done_callback(callback);
-        }
+    fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) -> DoneCallbackId {
+        // The one mutable borrow (module docs) is in `ChildTask::poll`, which runs no user
+        // code and so never overlaps this one.
+        self.task.borrow().add_done_callback(callback)
     }
 
     fn cancel(&self) -> bool {
@@ -164,8 +172,9 @@ impl<T: 'static> ChildControl for ChildInner<T> {
 /// What the handle gives back for a child that did not succeed:
 ///
 /// * a child cancelled by its group, or through a handle: a cancelled [`TaskError`];
-/// * a child that returned `Err`: a cancelled [`TaskError`] too — its error was moved into
-///   the group's [`GroupError`](crate::GroupError), and the child stopped right there;
+/// * a child of [`create_fallible`](crate::TaskGroup::create_fallible) that returned `Err`:
+///   a cancelled [`TaskError`] too — its error was moved into the group's
+///   [`GroupError`](crate::GroupError), and the child stopped right there;
 /// * a child that panicked: [`is_panicked`](ChildTask::is_panicked) is true, but the panic
 ///   payload itself was taken by the group, which resumes it in the task awaiting the scope
 ///   (so the outcome reads as already taken).
@@ -173,13 +182,12 @@ impl<T: 'static> ChildControl for ChildInner<T> {
 /// # Examples
 ///
 /// ```
-/// use looplet_executor::run;
-/// use looplet_taskgroup::TaskGroup;
+/// use looplet::{run, TaskGroup};
 ///
 /// run(async {
 ///     let mut answer = None;
 ///     TaskGroup::scope(|tg| {
-///         answer = Some(tg.create_task(async { Ok::<_, std::io::Error>(6 * 7) }));
+///         answer = Some(tg.create_task(async { 6 * 7 }));
 ///         async { Ok(()) }
 ///     })
 ///     .await
@@ -193,7 +201,7 @@ impl<T: 'static> ChildControl for ChildInner<T> {
 ///
 /// ```compile_fail
 /// fn send<T: Send>(_: T) {}
-/// looplet_executor::run(looplet_taskgroup::TaskGroup::scope(|tg| async move {
+/// looplet::run(looplet::TaskGroup::scope(|tg| async move {
 ///     send(tg.create_task(async {}));
 ///     Ok(())
 /// }));
@@ -212,11 +220,31 @@ impl<T> ChildTask<T> {
         self.inner.id
     }
 
-    /// The child's task name (`Task-N`).
-    pub fn name(&self) -> String {
+    /// The child's task name: the one given to
+    /// [`ChildBuilder::name`](crate::ChildBuilder::name), or `Task-N` (as
+    /// [`Task::name`]). The child reads it from inside with
+    /// [`current_task_name`](looplet_executor::current_task_name).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet::{current_task_name, run, TaskGroup};
+    ///
+    /// run(TaskGroup::scope(|tg| async move {
+    ///     let named = tg.builder().name("fetcher").create_task(async { current_task_name() });
+    ///     assert_eq!(named.name(), "fetcher");
+    ///     assert_eq!(named.await?.as_deref(), Some("fetcher"));
+    ///     let unnamed = tg.create_task(async {});
+    ///     assert_eq!(unnamed.name(), unnamed.id().to_string()); // "Task-N"
+    ///     Ok(())
+    /// }))
+    /// .unwrap();
+    /// ```
+    pub fn name(&self) -> Cow<'_, str> {
+        // Owned: the name lives in the task, behind this handle's `RefCell`.
         match self.inner.task.try_borrow() {
-            Ok(task) => task.name().into_owned(),
-            Err(_) => self.inner.id.to_string(),
+            Ok(task) => Cow::Owned(task.name().into_owned()),
+            Err(_) => Cow::Owned(self.inner.id.to_string()),
         }
     }
 
@@ -266,13 +294,37 @@ impl<T> ChildTask<T> {
     /// child's payload has been taken by the group (its outcome reads as already taken).
     ///
     /// [`TaskGroup::len`]: crate::TaskGroup::len
-    pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static)
+    pub fn add_done_callback(&self, callback: impl FnOnce(&Task<T>) + 'static) -> DoneCallbackId
     where
         T: 'static,
     {
         // The group's callback goes first, so no callback can take a panic from it.
         self.inner.watch();
-        self.inner.add_done_callback(callback);
+        self.inner.add_done_callback(callback)
+    }
+
+    /// Removes a done callback that has not run yet; returns whether it was still waiting.
+    /// See [`Task::remove_done_callback`].
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet::{run, TaskGroup};
+    ///
+    /// run(TaskGroup::scope(|tg| async move {
+    ///     let child = tg.create_task(async { 1 });
+    ///     let callback = child.add_done_callback(|_| unreachable!("removed"));
+    ///     assert!(child.remove_done_callback(callback));
+    ///     assert_eq!(child.await?, 1);
+    ///     Ok(())
+    /// }))
+    /// .unwrap();
+    /// ```
+    pub fn remove_done_callback(&self, id: DoneCallbackId) -> bool {
+        self.inner
+            .task
+            .try_borrow()
+            .is_ok_and(|task| task.remove_done_callback(id))
     }
 }
 

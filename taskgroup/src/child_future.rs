@@ -9,8 +9,9 @@
 //! The wrapper future runs *inside* the child's task, so it can tell the group itself:
 //!
 //! * the user's future returned a value: the wrapper reports it from `poll`, then returns it;
-//! * it returned `Err`: the wrapper hands the error to the group from `poll`, which cancels
-//!   the child; the wrapper then waits for that cancellation;
+//! * it returned an error — a `create_fallible` child's `Err`, split from its value by the
+//!   `split` it was made with: the wrapper hands the error to the group from `poll`, which
+//!   cancels the child; the wrapper then waits for that cancellation;
 //! * it never returned — the child was cancelled, or its poll panicked: the loop drops the
 //!   wrapper, and the `Drop` of its [`Report`] tells the group. This is the only way to see
 //!   a cancellation, and `Drop` runs on the loop thread like everything else here.
@@ -42,18 +43,17 @@
 use std::future::{pending, poll_fn, Future};
 use std::pin::pin;
 use std::rc::Rc;
-use std::task::Poll;
 
-use crate::child::ChildOutput;
+use crate::error::BoxError;
 use crate::shared::Shared;
 
 /// How far a child's future has got, as its report sees it.
 ///
 /// ```text
 ///            poll: the user's future is polled
-///   Waiting ───────────────────────────────▶ Polling ──Ready(Ok)──▶ Returned
+///   Waiting ───────────────────────────────▶ Polling ──Ready, a value──▶ Returned
 ///      ▲                                      │   │
-///      └────────────── Pending ───────────────┘   └──Ready(Err)──▶ Failed
+///      └────────────── Pending ───────────────┘   └──Ready, an error──▶ Failed
 /// ```
 ///
 /// Dropped while `Waiting`: cancelled. While `Polling`: the user's code panicked. While
@@ -65,7 +65,7 @@ enum Progress {
     /// Inside the user's future's `poll`, or turning its output into a value or an error:
     /// user code is running. Left before `poll` returns, unless that code panics.
     Polling,
-    /// The user's future returned `Err`; the error is the group's, and the child has been
+    /// The user's future returned an error; it is the group's, and the child has been
     /// asked to cancel. Never polled again: the loop drops it right after this poll.
     Failed,
     /// The user's future returned its value, and the group was told.
@@ -100,16 +100,18 @@ struct Parts<F> {
 }
 
 /// The future a child's task runs: `future`, then a report to the group; see the module
-/// docs. An `async` block with `pin!` does the pinning, so no `unsafe` and no pin-projection
-/// crate are needed.
-pub(crate) fn child_future<F>(
+/// docs. `split` tells the child's value from an error that fails the group: `Ok` for a
+/// `create_task` child, which cannot fail that way. An `async` block with `pin!` does the
+/// pinning, so no `unsafe` and no pin-projection crate are needed.
+pub(crate) fn child_future<F, T, S>(
     future: F,
+    split: S,
     group: Rc<Shared>,
     key: usize,
-) -> impl Future<Output = <F::Output as ChildOutput>::Value>
+) -> impl Future<Output = T>
 where
     F: Future,
-    F::Output: ChildOutput,
+    S: FnOnce(F::Output) -> Result<T, BoxError>,
 {
     let parts = Parts {
         future,
@@ -126,17 +128,15 @@ where
         let output = poll_fn(|cx| {
             report.progress = Progress::Polling;
             // A scope first polled in here is nested in this child's group.
-            let polled = report.group.enclosing(|| match future.as_mut().poll(cx) {
-                Poll::Pending => Poll::Pending,
-                // `into_result` may run user code (an `Into<BoxError>`), so still `Polling`.
-                Poll::Ready(output) => Poll::Ready(output.into_result()),
-            });
+            let polled = report.group.enclosing(|| future.as_mut().poll(cx));
             if polled.is_pending() {
                 report.progress = Progress::Waiting;
             }
             polled
         })
         .await;
+        // Still `Polling`, in the same poll: `split` may run user code (an `Into<BoxError>`).
+        let output = split(output);
         match output {
             Ok(value) => {
                 report.progress = Progress::Returned;

@@ -1,36 +1,61 @@
 //! The errors a task group hands back: [`GroupError`] (asyncio's `ExceptionGroup`) and
 //! [`CreateTaskError`] (a task offered to a group that has finished).
 //!
-//! Both are opaque: read them through their methods, never their fields. A `GroupError` is
-//! never empty — a group with nothing to report returns `Ok` — and its errors keep the order
-//! in which they happened, the body's (if any) last.
+//! Both are opaque: read them through their methods, never their fields. A `GroupError` holds
+//! at least one error, unless the group was stopped on purpose before its body returned
+//! ([`GroupError::is_cancelled`]); its errors keep the order in which they happened, the
+//! body's (if any) last. Both are `Send + Sync + 'static`, so `?` carries them into
+//! `anyhow::Error` and `Box<dyn Error + Send + Sync>`.
 
 use std::error::Error;
 use std::fmt;
 
 /// The error type of a group's body and of its fallible children: any error, boxed, as
-/// asyncio lets a task raise any exception. `?` converts every `std::error::Error` (and
-/// `String` and `&str`) into it.
+/// asyncio lets a task raise any exception. `?` converts into it every `std::error::Error`
+/// that is `Send + Sync` — a [`TaskError`](looplet_executor::TaskError) from awaiting a
+/// child, a [`GroupError`] from a nested group, an `anyhow::Error` — and `String` and `&str`.
 ///
-/// It is not `Send`: the loop is single-threaded, and this lets `?` take errors that are not
-/// `Sync` either — a [`TaskError`](looplet_executor::TaskError) from awaiting a child, or an
-/// error holding an `Rc`.
-pub type BoxError = Box<dyn Error + 'static>;
-
-/// Every error of a failed [`TaskGroup`](crate::TaskGroup), in the order they happened,
-/// the body's last (asyncio's `ExceptionGroup`).
-///
-/// Cancelled children are not errors: neither those the group cancelled while shutting
-/// down, nor those cancelled through their own handle.
+/// It is `Send + Sync` so that the [`GroupError`] holding it is too, and travels on with `?`
+/// into `anyhow` or a `Box<dyn Error + Send + Sync>`, as Rust errors are expected to. An
+/// error that is not `Send + Sync` (one holding an `Rc`) is refused where it is converted:
+/// turn it into a message first (`error.to_string()`).
 ///
 /// # Examples
 ///
 /// ```
-/// use looplet_executor::run;
-/// use looplet_taskgroup::TaskGroup;
+/// use looplet::{run, BoxError, TaskGroup};
+///
+/// async fn parse(text: &str) -> Result<u32, BoxError> {
+///     Ok(text.parse::<u32>()?) // a ParseIntError becomes a BoxError
+/// }
 ///
 /// let outcome = run(TaskGroup::scope(|tg| async move {
-///     tg.create_task(async { Err::<(), _>("the disk is full") });
+///     tg.create_fallible(parse("x"));
+///     Ok(())
+/// }));
+/// assert!(outcome.unwrap_err().errors()[0].is::<std::num::ParseIntError>());
+/// ```
+pub type BoxError = Box<dyn Error + Send + Sync + 'static>;
+
+/// Why a [`TaskGroup`](crate::TaskGroup)'s scope gave no value: every error of a failed
+/// group, in the order they happened, the body's last (asyncio's `ExceptionGroup`) — or, with
+/// no error at all, a group stopped on purpose by [`TaskGroup::cancel`] before its body
+/// returned ([`is_cancelled`](GroupError::is_cancelled)).
+///
+/// Cancelled children are not errors: neither those the group cancelled while shutting
+/// down, nor those cancelled through their own handle.
+///
+/// `Send + Sync + 'static`, so `?` carries it on into `anyhow::Error` or a
+/// `Box<dyn Error + Send + Sync>`; [`errors`](GroupError::errors) gives each error back, to
+/// downcast to your own types.
+///
+/// # Examples
+///
+/// ```
+/// use looplet::{run, TaskGroup};
+///
+/// let outcome = run(TaskGroup::scope(|tg| async move {
+///     tg.create_fallible(async { Err::<(), _>("the disk is full") });
 ///     Ok(())
 /// }));
 /// let group = outcome.unwrap_err();
@@ -39,6 +64,8 @@ pub type BoxError = Box<dyn Error + 'static>;
 /// let errors: Vec<String> = group.into_iter().map(|error| error.to_string()).collect();
 /// assert_eq!(errors, ["the disk is full"]);
 /// ```
+///
+/// [`TaskGroup::cancel`]: crate::TaskGroup::cancel
 pub struct GroupError {
     errors: Vec<BoxError>,
     body_failed: bool,
@@ -47,14 +74,53 @@ pub struct GroupError {
 impl GroupError {
     /// Wraps `errors` (never empty); `body_failed` says the last one is the body's.
     pub(crate) fn new(errors: Vec<BoxError>, body_failed: bool) -> GroupError {
-        debug_assert!(!errors.is_empty(), "a GroupError always holds an error");
+        debug_assert!(!errors.is_empty(), "a failed group holds an error");
         GroupError {
             errors,
             body_failed,
         }
     }
 
-    /// The errors, in the order they happened; the body's, if it failed, is last.
+    /// The group was stopped on purpose before its body returned, and nothing failed.
+    pub(crate) fn cancelled() -> GroupError {
+        GroupError {
+            errors: Vec::new(),
+            body_failed: false,
+        }
+    }
+
+    /// Whether the group was stopped on purpose — by [`TaskGroup::cancel`] — before its body
+    /// returned a value, with nothing failing: the scope has no value to give, and no error
+    /// either ([`errors`](GroupError::errors) is empty). A caller that never cancels its
+    /// group never sees this.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::pending;
+    /// use looplet::{run, TaskGroup};
+    ///
+    /// let outcome = run(TaskGroup::scope(|tg| async move {
+    ///     let stopper = tg.clone();
+    ///     tg.create_task(async move { stopper.cancel() });
+    ///     pending::<()>().await; // the body is cancelled while it waits here
+    ///     Ok("never")
+    /// }));
+    /// let stopped = match outcome {
+    ///     Ok(value) => Some(value),
+    ///     Err(group) if group.is_cancelled() => None, // told apart from a failure
+    ///     Err(group) => panic!("the group failed: {group}"),
+    /// };
+    /// assert_eq!(stopped, None);
+    /// ```
+    ///
+    /// [`TaskGroup::cancel`]: crate::TaskGroup::cancel
+    pub fn is_cancelled(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    /// The errors, in the order they happened; the body's, if it failed, is last. Empty only
+    /// for a group that was [cancelled](GroupError::is_cancelled).
     pub fn errors(&self) -> &[BoxError] {
         &self.errors
     }
@@ -75,11 +141,10 @@ impl GroupError {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{run, yield_now};
-    /// use looplet_taskgroup::TaskGroup;
+    /// use looplet::{run, yield_now, TaskGroup};
     ///
     /// let group = run(TaskGroup::scope(|tg| async move {
-    ///     tg.create_task(async { Err::<(), _>("child") });
+    ///     tg.create_fallible(async { Err::<(), _>("child") });
     ///     yield_now().await; // the child fails first, in the same turn as the body
     ///     Err::<(), _>("body".into())
     /// }))
@@ -88,7 +153,7 @@ impl GroupError {
     /// assert_eq!(all, ["child", "body"]);
     /// assert_eq!(group.body_error().unwrap().to_string(), "body");
     /// ```
-    pub fn body_error(&self) -> Option<&(dyn Error + 'static)> {
+    pub fn body_error(&self) -> Option<&(dyn Error + Send + Sync + 'static)> {
         match self.errors.last() {
             Some(error) if self.body_failed => Some(error.as_ref()),
             _ => None,
@@ -117,7 +182,11 @@ impl<'a> IntoIterator for &'a GroupError {
 impl fmt::Display for GroupError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.errors.as_slice() {
-            [] => write!(f, "a task group failed with no error recorded"),
+            [] => write!(
+                f,
+                "the TaskGroup was cancelled (TaskGroup::cancel) before its body returned a \
+                 value; GroupError::is_cancelled tells this apart from a failure"
+            ),
             [only] => write!(f, "1 task of the group failed: {only}"),
             [first, ..] => write!(
                 f,
@@ -134,6 +203,7 @@ impl fmt::Debug for GroupError {
         f.debug_struct("GroupError")
             .field("errors", &self.errors)
             .field("body_failed", &self.body_failed)
+            .field("cancelled", &self.is_cancelled())
             .finish()
     }
 }

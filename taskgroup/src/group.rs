@@ -18,10 +18,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use looplet_executor::create_task;
-
-use crate::child::{ChildInner, ChildOutput, ChildTask};
-use crate::child_future::child_future;
+use crate::builder::ChildBuilder;
+use crate::child::{ChildTask, ChildValue};
 use crate::error::{BoxError, CreateTaskError, GroupError};
 use crate::shared::{GroupState, Shared};
 
@@ -38,8 +36,7 @@ use crate::shared::{GroupState, Shared};
 ///
 /// ```
 /// use std::{cell::RefCell, rc::Rc};
-/// use looplet_executor::{run, yield_now};
-/// use looplet_taskgroup::TaskGroup;
+/// use looplet::{run, yield_now, TaskGroup};
 ///
 /// let log = Rc::new(RefCell::new(Vec::new()));
 /// let seen = log.clone();
@@ -62,7 +59,7 @@ use crate::shared::{GroupState, Shared};
 ///
 /// ```compile_fail
 /// fn send<T: Send>(_: T) {}
-/// looplet_executor::run(looplet_taskgroup::TaskGroup::scope(|tg| async move {
+/// looplet::run(looplet::TaskGroup::scope(|tg| async move {
 ///     send(tg);
 ///     Ok(())
 /// }));
@@ -78,11 +75,15 @@ impl TaskGroup {
     ///
     /// The scope's output is:
     ///
-    /// * `Ok(Some(value))` — the body returned `Ok(value)` and every child succeeded;
-    /// * `Ok(None)` — the group was stopped on purpose with [`cancel`](TaskGroup::cancel)
-    ///   before the body finished (no error: nothing failed);
+    /// * `Ok(value)` — the body returned `Ok(value)` and every child succeeded, so
+    ///   `scope(..).await?` is the body's value;
     /// * `Err(GroupError)` — a child or the body failed: every error, in order, the body's
-    ///   last.
+    ///   last. Or, with no error at all, the group was stopped on purpose with
+    ///   [`cancel`](TaskGroup::cancel) before the body returned, which
+    ///   [`GroupError::is_cancelled`] tells apart.
+    ///
+    /// The `GroupError` is `Send + Sync`, so `?` carries it on into `anyhow::Error`, a
+    /// `Box<dyn Error + Send + Sync>`, or the [`BoxError`] of an enclosing group's body.
     ///
     /// `body` is called when the scope is first polled, on the loop, so the scope can be
     /// made outside one (`run(TaskGroup::scope(..))`).
@@ -108,18 +109,17 @@ impl TaskGroup {
     ///
     /// ```
     /// use std::{cell::RefCell, future::pending, rc::Rc};
-    /// use looplet_executor::{run, yield_now};
-    /// use looplet_taskgroup::TaskGroup;
+    /// use looplet::{run, yield_now, TaskGroup};
     ///
     /// let deep = Rc::new(RefCell::new(None));
     /// let slot = deep.clone();
     /// let outcome = run(TaskGroup::scope(|outer| {
     ///     // A child that opens a group of its own, whose child never ends by itself.
-    ///     outer.create_task(TaskGroup::scope(move |inner| {
+    ///     outer.create_fallible(TaskGroup::scope(move |inner| {
     ///         *slot.borrow_mut() = Some(inner.create_task(pending::<()>()));
     ///         async { Ok(()) }
     ///     }));
-    ///     outer.create_task(async {
+    ///     outer.create_fallible(async {
     ///         yield_now().await;
     ///         Err::<(), _>("failed")
     ///     });
@@ -134,15 +134,34 @@ impl TaskGroup {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::run;
-    /// use looplet_taskgroup::TaskGroup;
+    /// use looplet::{run, TaskGroup};
     ///
     /// let total = run(TaskGroup::scope(|tg| async move {
-    ///     let a = tg.create_task(async { Ok::<_, std::io::Error>(20) });
-    ///     let b = tg.create_task(async { Ok::<_, std::io::Error>(22) });
+    ///     let a = tg.create_task(async { 20 });
+    ///     let b = tg.create_fallible(async { "22".parse::<u32>() });
     ///     Ok(a.await? + b.await?)
     /// }));
-    /// assert_eq!(total.unwrap(), Some(42));
+    /// assert_eq!(total.unwrap(), 42);
+    /// ```
+    ///
+    /// In a function returning `anyhow::Result` (or `Result<_, Box<dyn Error + Send +
+    /// Sync>>`), `?` takes the body's value out of the scope, or the group's error on:
+    ///
+    /// ```
+    /// use std::error::Error;
+    /// use looplet::TaskGroup;
+    ///
+    /// async fn total() -> Result<u32, Box<dyn Error + Send + Sync>> {
+    ///     let sum = TaskGroup::scope(|tg| async move {
+    ///         let a = tg.create_task(async { 20 });
+    ///         let b = tg.create_task(async { 22 });
+    ///         Ok(a.await? + b.await?)
+    ///     })
+    ///     .await?;
+    ///     Ok(sum)
+    /// }
+    ///
+    /// assert_eq!(looplet::run(total()).unwrap(), 42);
     /// ```
     pub fn scope<T, F, Fut>(body: F) -> Scope<T, F, Fut>
     where
@@ -157,16 +176,19 @@ impl TaskGroup {
             body: None,
             value: None,
             body_error: None,
-            body_cancelled: false,
             finished: false,
         }
     }
 
-    /// Creates a child task running `future` (asyncio's `tg.create_task`).
+    /// Creates a child task running `future` (asyncio's `tg.create_task`); its value is
+    /// whatever `future` returns.
     ///
-    /// `future` returns `()` (it cannot fail) or a `Result` (an `Err` fails the group); see
-    /// [`ChildOutput`]. The child starts at the loop's next turn. In a group that is
-    /// shutting down, the task is created already cancelled: its future never runs.
+    /// Any output will do but a `Result`: a child that can fail — an `Err` that should stop
+    /// the group, as an exception stops an asyncio `TaskGroup` — goes to
+    /// [`create_fallible`](TaskGroup::create_fallible), and a `Result` given here is a
+    /// compile error saying so (see [`ChildValue`]). A panic in the child fails the group
+    /// either way. The child starts at the loop's next turn. In a group that is shutting
+    /// down, the task is created already cancelled: its future never runs.
     ///
     /// # Panics
     ///
@@ -177,29 +199,66 @@ impl TaskGroup {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::run;
-    /// use looplet_taskgroup::TaskGroup;
+    /// use looplet::{run, TaskGroup};
     ///
     /// run(TaskGroup::scope(|tg| async move {
+    ///     let answer = tg.create_task(async { 6 * 7 });
     ///     // A child can create more children through its own clone of the group.
     ///     let inner = tg.clone();
     ///     tg.create_task(async move {
     ///         inner.create_task(async {});
     ///     });
+    ///     assert_eq!(answer.await?, 42);
     ///     Ok(())
     /// }))
     /// .unwrap();
     /// ```
     #[track_caller]
-    pub fn create_task<F>(&self, future: F) -> ChildTask<<F::Output as ChildOutput>::Value>
+    pub fn create_task<F, Marker>(&self, future: F) -> ChildTask<F::Output>
     where
         F: Future + 'static,
-        F::Output: ChildOutput,
+        F::Output: ChildValue<Marker> + 'static,
     {
-        match self.try_create_task(future) {
-            Ok(child) => child,
-            Err(error) => panic!("{error}"),
-        }
+        self.builder().create_task(future)
+    }
+
+    /// Creates a child task running `future`, a future that can fail: its `Err` fails the
+    /// group — every other child and the body are cancelled, and the error comes back in
+    /// the scope's [`GroupError`] — as an exception does in asyncio. Its `Ok` is the child's
+    /// value. The error may be any `E` that converts into a [`BoxError`].
+    ///
+    /// # Panics
+    ///
+    /// Panics when the group has finished (its scope returned) — use
+    /// [`try_create_fallible`](TaskGroup::try_create_fallible) to get that as an error — and
+    /// when no looplet loop is running on this thread.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::pending;
+    /// use looplet::{run, yield_now, TaskGroup};
+    ///
+    /// let outcome = run(TaskGroup::scope(|tg| async move {
+    ///     let stuck = tg.create_task(pending::<()>());
+    ///     tg.create_fallible(async {
+    ///         yield_now().await;
+    ///         "A".parse::<u32>()
+    ///     });
+    ///     stuck.await?; // cancelled by the failure, with the body
+    ///     Ok(())
+    /// }));
+    /// let group = outcome.unwrap_err();
+    /// assert_eq!(group.errors()[0].to_string(), "invalid digit found in string");
+    /// ```
+    #[track_caller]
+    pub fn create_fallible<F, T, E>(&self, future: F) -> ChildTask<T>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+        E: Into<BoxError>,
+    {
+        self.builder().create_fallible(future)
     }
 
     /// Like [`create_task`](TaskGroup::create_task), but a finished group is an error
@@ -212,47 +271,74 @@ impl TaskGroup {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::run;
-    /// use looplet_taskgroup::TaskGroup;
+    /// use looplet::{run, TaskGroup};
     ///
     /// run(TaskGroup::scope(|tg| async move {
-    ///     let child = tg.try_create_task(async { Ok::<_, std::fmt::Error>(1) })?;
+    ///     let child = tg.try_create_task(async { 1 })?;
     ///     assert_eq!(child.await?, 1);
     ///     Ok(())
     /// }))
     /// .unwrap();
     /// ```
     #[track_caller]
-    pub fn try_create_task<F>(
+    pub fn try_create_task<F, Marker>(
         &self,
         future: F,
-    ) -> Result<ChildTask<<F::Output as ChildOutput>::Value>, CreateTaskError>
+    ) -> Result<ChildTask<F::Output>, CreateTaskError>
     where
         F: Future + 'static,
-        F::Output: ChildOutput,
+        F::Output: ChildValue<Marker> + 'static,
     {
-        if self.shared.state() == GroupState::Closed {
-            return Err(CreateTaskError::closed());
-        }
-        // The child's future must know its registry key before the task exists, so the key
-        // is reserved first. Nothing can take it meanwhile: `create_task` runs no user code.
-        let key = self.shared.vacant_key();
-        let task = create_task(child_future(future, Rc::clone(&self.shared), key));
-        let child = ChildInner::new(task, Rc::downgrade(&self.shared));
-        self.shared.register(key, child.clone());
-        Ok(ChildTask::new(child))
+        self.builder().try_create_task(future)
     }
 
-    /// Stops the whole group on purpose (asyncio 3.15's `TaskGroup.cancel`): every child is
-    /// cancelled, and so is the body at its next suspension. The scope then returns
-    /// `Ok(None)` — no error — unless something had already failed. Calling it on a group
-    /// that is already shutting down or closed does nothing.
+    /// Like [`create_fallible`](TaskGroup::create_fallible), but a finished group is an error
+    /// instead of a panic.
+    ///
+    /// # Panics
+    ///
+    /// Panics when no looplet loop is running on this thread.
+    #[track_caller]
+    pub fn try_create_fallible<F, T, E>(&self, future: F) -> Result<ChildTask<T>, CreateTaskError>
+    where
+        F: Future<Output = Result<T, E>> + 'static,
+        T: 'static,
+        E: Into<BoxError>,
+    {
+        self.builder().try_create_fallible(future)
+    }
+
+    /// A builder for a child with settings, such as its name (asyncio's
+    /// `tg.create_task(coro, name=...)`); see [`ChildBuilder`].
     ///
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::run;
-    /// use looplet_taskgroup::TaskGroup;
+    /// use looplet::{run, TaskGroup};
+    ///
+    /// run(TaskGroup::scope(|tg| async move {
+    ///     let child = tg.builder().name("indexer").create_task(async {});
+    ///     assert_eq!(child.name(), "indexer");
+    ///     Ok(())
+    /// }))
+    /// .unwrap();
+    /// ```
+    pub fn builder(&self) -> ChildBuilder<'_> {
+        ChildBuilder::new(&self.shared)
+    }
+
+    /// Stops the whole group on purpose (asyncio 3.15's `TaskGroup.cancel`): every child is
+    /// cancelled, and so is the body at its next suspension. If the body had not returned
+    /// by then, the scope has no value to give: it returns a [`GroupError`] with no error in
+    /// it, for which [`is_cancelled`](GroupError::is_cancelled) is true — unless something
+    /// failed, which is an ordinary failure. A body that returned its value keeps it, and
+    /// the scope returns `Ok(value)` once the children are cancelled. Calling `cancel` on a
+    /// group that is already shutting down or closed does nothing.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet::{run, TaskGroup};
     ///
     /// let outcome = run(TaskGroup::scope(|tg| async move {
     ///     let forever = tg.create_task(std::future::pending::<()>());
@@ -261,7 +347,9 @@ impl TaskGroup {
     ///     forever.await?; // the body is cancelled while it waits here
     ///     unreachable!("the group was cancelled");
     /// }));
-    /// assert_eq!(outcome.unwrap(), None::<()>); // told apart from a body that finished
+    /// let group: looplet::GroupError = outcome.map(|()| ()).unwrap_err();
+    /// assert!(group.is_cancelled()); // told apart from a failure
+    /// assert!(group.errors().is_empty());
     /// ```
     pub fn cancel(&self) {
         if self.shared.state() == GroupState::Open {
@@ -274,8 +362,7 @@ impl TaskGroup {
     /// # Examples
     ///
     /// ```
-    /// use looplet_executor::{run, yield_now};
-    /// use looplet_taskgroup::{GroupState, TaskGroup};
+    /// use looplet::{run, yield_now, GroupState, TaskGroup};
     ///
     /// run(TaskGroup::scope(|tg| async move {
     ///     tg.create_task(yield_now());
@@ -319,10 +406,10 @@ pub struct Scope<T, F, Fut> {
     start: Option<F>,
     /// The body while it runs; `None` once it returned, failed, panicked or was dropped.
     body: Option<Pin<Box<Fut>>>,
+    /// The body's value, once it returned one. `None` at the end with no error and no panic
+    /// means the body was dropped at a suspension: the group was cancelled on purpose.
     value: Option<T>,
     body_error: Option<BoxError>,
-    /// The body was dropped at a suspension because the group shut down.
-    body_cancelled: bool,
     /// The scope returned its output; polling again is a bug.
     finished: bool,
 }
@@ -370,12 +457,11 @@ where
             // Shutting down: the body stops at this suspension. Its `Drop` code may use the
             // group; no cell of `Shared` is borrowed here.
             self.body = None;
-            self.body_cancelled = true;
         }
     }
 
     /// Closes the group and turns its record into the scope's output.
-    fn finish(&mut self) -> Result<Option<T>, GroupError> {
+    fn finish(&mut self) -> Result<T, GroupError> {
         let shared = &self.group.shared;
         let (mut errors, panic) = shared.close();
         let body_failed = self.body_error.is_some();
@@ -387,10 +473,9 @@ where
         if !errors.is_empty() {
             return Err(GroupError::new(errors, body_failed));
         }
-        if self.body_cancelled {
-            return Ok(None);
-        }
-        Ok(self.value.take())
+        // No value, no error, no panic: the body was dropped because the group shut down,
+        // and nothing failed — it was cancelled on purpose.
+        self.value.take().ok_or_else(GroupError::cancelled)
     }
 }
 
@@ -399,7 +484,7 @@ where
     F: FnOnce(TaskGroup) -> Fut,
     Fut: Future<Output = Result<T, BoxError>>,
 {
-    type Output = Result<Option<T>, GroupError>;
+    type Output = Result<T, GroupError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();

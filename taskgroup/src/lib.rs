@@ -7,17 +7,18 @@
 //!    `tg.create_task(..)` starts children that run concurrently with the body and each
 //!    other. The scope returns only once the body *and every child* have ended — and so
 //!    has every task of a group nested in them.
-//! 2. **The first failure stops everyone.** A child returning `Err` (or the body doing so)
-//!    cancels every other child and the body; the scope then returns a [`GroupError`] with
-//!    every error, in the order they happened, the body's last. A panic does the same, then
-//!    resumes in the task awaiting the scope. Dropping the scope cancels every child: no
-//!    child outlives its group, nor any task of a group nested in it.
+//! 2. **The first failure stops everyone.** A child may return any value
+//!    (`tg.create_task`); one that can fail returns a `Result` (`tg.create_fallible`), and
+//!    its `Err` — or the body's — cancels every other child and the body. The scope then
+//!    returns a [`GroupError`] with every error, in the order they happened, the body's
+//!    last; otherwise it returns the body's value. A panic does the same, then resumes in
+//!    the task awaiting the scope. Dropping the scope cancels every child: no child
+//!    outlives its group, nor any task of a group nested in it.
 //! 3. **Background tasks.** A [`TaskSet`] holds fire-and-forget tasks until they end, so
 //!    nothing is lost and everything can be cancelled or awaited together.
 //!
 //! ```
-//! use looplet_executor::{run, yield_now};
-//! use looplet_taskgroup::TaskGroup;
+//! use looplet::{run, yield_now, TaskGroup};
 //!
 //! async fn parse_later(text: &'static str) -> Result<u32, std::num::ParseIntError> {
 //!     yield_now().await;
@@ -27,16 +28,16 @@
 //! run(async {
 //!     // Every child succeeds: the scope gives the body's value.
 //!     let sum = TaskGroup::scope(|tg| async move {
-//!         let a = tg.create_task(parse_later("40"));
-//!         let b = tg.create_task(parse_later("2"));
+//!         let a = tg.create_fallible(parse_later("40"));
+//!         let b = tg.create_task(async { 2 }); // a child may return any value
 //!         Ok(a.await? + b.await?)
 //!     })
 //!     .await;
-//!     assert_eq!(sum.unwrap(), Some(42));
+//!     assert_eq!(sum.unwrap(), 42);
 //!
 //!     // One child fails: the others are cancelled, the error comes back in a group.
 //!     let failed = TaskGroup::scope(|tg| async move {
-//!         tg.create_task(parse_later("A"));
+//!         tg.create_fallible(parse_later("A")); // its Err fails the group
 //!         let slow = tg.create_task(std::future::pending::<()>());
 //!         slow.await?; // cancelled along with it
 //!         Ok(())
@@ -51,6 +52,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod builder;
 mod child;
 mod child_future;
 mod error;
@@ -59,7 +61,8 @@ mod polling;
 mod set;
 mod shared;
 
-pub use child::{ChildOutput, ChildTask};
+pub use builder::ChildBuilder;
+pub use child::{AnyValue, ChildTask, ChildValue, UseCreateFallible};
 pub use error::{BoxError, CreateTaskError, GroupError};
 pub use group::{Scope, TaskGroup};
 pub use set::{JoinAll, TaskSet};

@@ -78,7 +78,7 @@ impl Deep {
 }
 
 /// A group whose body returns at once and whose one child is `deep`'s sleeper.
-fn sleeping_group(deep: &Rc<Deep>) -> impl Future<Output = Result<Option<()>, GroupError>> {
+fn sleeping_group(deep: &Rc<Deep>) -> impl Future<Output = Result<(), GroupError>> {
     let deep = Rc::clone(deep);
     TaskGroup::scope(move |tg| {
         deep.start_in(&tg);
@@ -120,8 +120,8 @@ fn a_child_error_ends_the_tasks_of_a_group_nested_in_a_sibling_before_the_scope_
     let deep = Deep::new();
     let (live, elapsed) = run_timed(async {
         let outcome = TaskGroup::scope(|tg| {
-            tg.create_task(sleeping_group(&deep));
-            tg.create_task(fail_after(1, "outer child failed"));
+            tg.create_fallible(sleeping_group(&deep));
+            tg.create_fallible(fail_after(1, "outer child failed"));
             async { Ok(()) }
         })
         .await;
@@ -139,7 +139,7 @@ fn a_body_error_ends_the_tasks_of_a_group_nested_in_a_child_before_the_scope_ret
     let (live, elapsed) = run_timed(async {
         let inner = Rc::clone(&deep);
         let outcome = TaskGroup::scope(|tg| async move {
-            tg.create_task(sleeping_group(&inner));
+            tg.create_fallible(sleeping_group(&inner));
             sleep(Duration::from_secs(1)).await;
             Err::<(), BoxError>("body failed".into())
         })
@@ -157,7 +157,7 @@ fn a_child_panic_is_resumed_only_after_the_tasks_of_a_nested_group_have_ended() 
     let deep = Deep::new();
     let (live, elapsed) = run_timed(async {
         let outcome = catch_panic(TaskGroup::scope(|tg| {
-            tg.create_task(sleeping_group(&deep));
+            tg.create_fallible(sleeping_group(&deep));
             tg.create_task(panic_after(1, "outer child exploded"));
             async { Ok(()) }
         }))
@@ -180,14 +180,17 @@ fn cancelling_a_group_ends_the_tasks_of_a_nested_group_before_the_scope_returns(
     let (live, _) = run_timed(async {
         let inner = Rc::clone(&deep);
         let outcome = TaskGroup::scope(|tg| async move {
-            tg.create_task(sleeping_group(&inner));
+            tg.create_fallible(sleeping_group(&inner));
             sleep(Duration::from_secs(1)).await;
             tg.cancel();
             sleep(Duration::from_secs(1)).await;
             Ok(())
         })
         .await;
-        assert_eq!(outcome.unwrap(), None, "cancelled, not finished");
+        assert!(
+            outcome.unwrap_err().is_cancelled(),
+            "cancelled, not finished"
+        );
         deep.assert_gone();
         stats().live_tasks
     });
@@ -203,9 +206,9 @@ fn three_levels_of_groups_end_from_the_bottom_up_before_the_top_scope_returns() 
     let (live, elapsed) = run_timed(async {
         let (bottom, own) = (Rc::clone(&deep), Rc::clone(&middle_own));
         let outcome = TaskGroup::scope(|top| async move {
-            top.create_task(fail_after(1, "top child failed"));
+            top.create_fallible(fail_after(1, "top child failed"));
             TaskGroup::scope(|middle| {
-                middle.create_task(sleeping_group(&bottom));
+                middle.create_fallible(sleeping_group(&bottom));
                 own.start_in(&middle);
                 async { Ok(()) }
             })
@@ -230,11 +233,11 @@ fn three_levels_of_groups_in_children_all_end_before_the_top_scope_returns() {
     let (live, elapsed) = run_timed(async {
         let outcome = TaskGroup::scope(|top| {
             let deep = Rc::clone(&deep);
-            top.create_task(TaskGroup::scope(move |middle| {
-                middle.create_task(sleeping_group(&deep));
+            top.create_fallible(TaskGroup::scope(move |middle| {
+                middle.create_fallible(sleeping_group(&deep));
                 async { Ok(()) }
             }));
-            top.create_task(fail_after(1, "top child failed"));
+            top.create_fallible(fail_after(1, "top child failed"));
             async { Ok(()) }
         })
         .await;
@@ -259,7 +262,7 @@ fn a_nested_scope_dropped_by_a_timeout_in_the_body_is_waited_for() {
             Ok("body done")
         })
         .await;
-        assert_eq!(outcome.unwrap(), Some("body done"));
+        assert_eq!(outcome.unwrap(), "body done");
         deep.assert_gone();
         stats().live_tasks
     });
@@ -283,7 +286,7 @@ fn a_nested_scope_dropped_by_a_timeout_in_a_child_is_waited_for() {
             async { Ok(()) }
         })
         .await;
-        assert_eq!(outcome.unwrap(), Some(()));
+        outcome.unwrap();
         deep.assert_gone();
         stats().live_tasks
     });
@@ -301,8 +304,8 @@ fn when_a_cancelled_task_holding_nested_groups_is_awaited_every_task_under_it_ha
         let (bottom, own) = (Rc::clone(&deep), Rc::clone(&top_own));
         let holder = create_task(TaskGroup::scope(move |top| {
             own.start_in(&top);
-            top.create_task(TaskGroup::scope(move |middle| {
-                middle.create_task(sleeping_group(&bottom));
+            top.create_fallible(TaskGroup::scope(move |middle| {
+                middle.create_fallible(sleeping_group(&bottom));
                 async { Ok(()) }
             }));
             async { Ok(()) }
@@ -323,7 +326,7 @@ fn when_a_cancelled_task_holding_nested_groups_is_awaited_every_task_under_it_ha
 fn a_nested_scope_kept_alive_past_its_body_does_not_hold_the_outer_scope_open() {
     // Waiting for a scope that nobody polls any more would hang: only a dropped one is
     // waited for. Moving a started scope out of the group is a choice to outlive it.
-    type Kept = Rc<RefCell<Option<Pin<Box<dyn Future<Output = Result<Option<()>, GroupError>>>>>>>;
+    type Kept = Rc<RefCell<Option<Pin<Box<dyn Future<Output = Result<(), GroupError>>>>>>>;
     let deep = Deep::new();
     let kept: Kept = Rc::default();
     let (live, elapsed) = run_timed(async {
@@ -342,7 +345,7 @@ fn a_nested_scope_kept_alive_past_its_body_does_not_hold_the_outer_scope_open() 
             Ok(())
         })
         .await;
-        assert_eq!(outcome.unwrap(), Some(()));
+        outcome.unwrap();
         assert!(
             !deep.handle.borrow().as_ref().unwrap().is_done(),
             "the kept scope's child runs on"
