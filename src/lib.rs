@@ -35,7 +35,7 @@ pub use looplet_executor::{
 pub use looplet_macros::{main, test};
 pub use looplet_taskgroup::{
     AnyValue, BoxError, ChildBuilder, ChildTask, ChildValue, CreateTaskError, GroupError,
-    GroupState, JoinAll, Scope, TaskGroup, TaskSet, UseCreateFallible,
+    GroupState, JoinAll, JoinNext, Scope, TaskGroup, TaskSet, UseCreateFallible,
 };
 pub use looplet_timer::{
     interval, interval_at, now, sleep, sleep_until, system_time, timeout, timeout_at, try_now,

@@ -112,7 +112,7 @@ fn join_all_waits_for_tasks_added_meanwhile() {
 #[test]
 fn join_all_on_an_empty_set_is_ready_at_once() {
     let mut runner = virtual_runner();
-    let set = TaskSet::new();
+    let set = TaskSet::<()>::new();
     runner.run(set.join_all());
     assert!(set.is_empty());
 }
@@ -150,12 +150,14 @@ fn ids_and_names_list_the_live_tasks_oldest_first() {
     let mut runner = virtual_runner();
     let set = TaskSet::new();
     runner.run(async {
-        let first = set.spawn(sleep(Duration::from_secs(2)));
-        let second = set.add(
-            looplet::TaskBuilder::new()
-                .name("second")
-                .spawn(sleep(Duration::from_secs(1))),
-        );
+        let first = set.spawn(sleep(Duration::from_secs(2))).id();
+        let second = set
+            .add(
+                looplet::TaskBuilder::new()
+                    .name("second")
+                    .spawn(sleep(Duration::from_secs(1))),
+            )
+            .id();
         assert_eq!(set.ids(), [first, second]);
         assert_eq!(set.names(), [first.to_string(), "second".to_string()]);
         assert!(set.contains(second));
@@ -197,4 +199,137 @@ fn dropping_the_set_detaches_its_tasks() {
         sleep(Duration::from_secs(2)).await;
     });
     assert!(finished.get());
+}
+
+#[test]
+fn join_next_gives_outcomes_in_the_order_the_tasks_finish() {
+    let mut runner = virtual_runner();
+    let start = runner.clock().now();
+    let order = runner.run(async {
+        let set = TaskSet::new();
+        for seconds in [3_u64, 1, 2] {
+            set.spawn(async move {
+                sleep(Duration::from_secs(seconds)).await;
+                seconds
+            });
+        }
+        let mut order = Vec::new();
+        while let Some(outcome) = set.join_next().await {
+            order.push((outcome.unwrap(), looplet::now() - start));
+        }
+        order
+    });
+    let secs = Duration::from_secs;
+    assert_eq!(order, [(1, secs(1)), (2, secs(2)), (3, secs(3))]);
+}
+
+#[test]
+fn join_next_hands_back_panics_and_cancellations_as_errors() {
+    let mut runner = virtual_runner();
+    runner.run(async {
+        let set = TaskSet::new();
+        set.spawn(async {
+            yield_now().await;
+            panic!("worker exploded")
+        });
+        let stuck = set.spawn(pending::<()>());
+        let first = set.join_next().await.unwrap().unwrap_err();
+        assert_eq!(first.panic_message(), Some("worker exploded"));
+        stuck.cancel();
+        let second = set.join_next().await.unwrap().unwrap_err();
+        assert!(second.is_cancelled());
+        assert!(set.join_next().await.is_none());
+    });
+}
+
+#[test]
+fn a_workers_err_is_handed_back_not_dropped() {
+    let mut runner = virtual_runner();
+    runner.run(async {
+        let set = TaskSet::new();
+        for text in ["1", "x", "3"] {
+            set.spawn(async move { text.parse::<u32>() });
+        }
+        let mut parsed = Vec::new();
+        let mut failed = 0;
+        while let Some(outcome) = set.join_next().await {
+            match outcome.unwrap() {
+                Ok(n) => parsed.push(n),
+                Err(_) => failed += 1,
+            }
+        }
+        assert_eq!((parsed, failed), (vec![1, 3], 1));
+    });
+}
+
+#[test]
+fn try_join_next_takes_what_has_finished_without_waiting() {
+    let mut runner = virtual_runner();
+    runner.run(async {
+        let set = TaskSet::new();
+        set.spawn(async { "quick" });
+        set.spawn(async {
+            sleep(Duration::from_secs(1)).await;
+            "slow"
+        });
+        assert!(set.try_join_next().is_none(), "nothing has run yet");
+        yield_now().await;
+        assert_eq!(set.try_join_next().unwrap().unwrap(), "quick");
+        assert!(
+            set.try_join_next().is_none(),
+            "the slow one is still running"
+        );
+        assert_eq!(set.len(), 1);
+        sleep(Duration::from_secs(1)).await;
+        assert_eq!(set.try_join_next().unwrap().unwrap(), "slow");
+        assert!(set.try_join_next().is_none());
+    });
+}
+
+#[test]
+fn a_task_stays_in_the_set_until_its_done_callback_runs() {
+    let mut runner = virtual_runner();
+    runner.run(async {
+        let set = TaskSet::new();
+        let handle = set.spawn(async { 5 });
+        assert!(set.contains(handle.id()));
+        assert!(set.try_join_next().is_none());
+        yield_now().await;
+        // Its done callback has run: out of the set, its outcome waiting.
+        assert!(!set.contains(handle.id()));
+        assert!(set.is_empty());
+        assert_eq!(set.join_next().await.unwrap().unwrap(), 5);
+    });
+}
+
+#[test]
+fn join_next_waits_for_tasks_added_meanwhile_and_ends_with_none() {
+    let mut runner = virtual_runner();
+    let set = TaskSet::new();
+    let seen = runner.run(async {
+        let inner = set.clone();
+        set.spawn(async move {
+            sleep(Duration::from_secs(1)).await;
+            inner.spawn(async { "second" });
+            "first"
+        });
+        let mut seen = Vec::new();
+        while let Some(outcome) = set.join_next().await {
+            seen.push(outcome.unwrap());
+        }
+        seen
+    });
+    assert_eq!(seen, ["first", "second"]);
+}
+
+#[test]
+fn the_cancel_handle_from_spawn_cancels_from_another_thread() {
+    let mut runner = virtual_runner();
+    runner.run(async {
+        let set = TaskSet::new();
+        let handle = set.spawn(pending::<()>());
+        std::thread::spawn(move || handle.cancel()).join().unwrap();
+        let outcome = set.join_next().await.unwrap();
+        assert!(outcome.unwrap_err().is_cancelled());
+    });
 }

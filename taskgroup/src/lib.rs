@@ -15,7 +15,8 @@
 //!    the task awaiting the scope. Dropping the scope cancels every child: no child
 //!    outlives its group, nor any task of a group nested in it.
 //! 3. **Background tasks.** A [`TaskSet`] holds fire-and-forget tasks until they end, so
-//!    nothing is lost and everything can be cancelled or awaited together.
+//!    nothing is lost and everything can be cancelled or awaited together; its
+//!    [`join_next`](TaskSet::join_next) hands their outcomes back as they finish.
 //!
 //! ```
 //! use looplet::{run, yield_now, TaskGroup};
@@ -46,6 +47,14 @@
 //!     let group = failed.unwrap_err();
 //!     assert_eq!(group.errors().len(), 1);
 //!     assert_eq!(group.errors()[0].to_string(), "invalid digit found in string");
+//!
+//!     // Finished tasks, as they finish: a TaskSet.
+//!     let set = looplet::TaskSet::new();
+//!     set.spawn(async { yield_now().await; "second" });
+//!     set.spawn(async { "first" });
+//!     assert_eq!(set.join_next().await.unwrap().unwrap(), "first");
+//!     assert_eq!(set.join_next().await.unwrap().unwrap(), "second");
+//!     assert!(set.join_next().await.is_none());
 //! });
 //! ```
 
@@ -57,6 +66,7 @@ mod child;
 mod child_future;
 mod error;
 mod group;
+mod outcomes;
 mod polling;
 mod set;
 mod shared;
@@ -65,5 +75,5 @@ pub use builder::ChildBuilder;
 pub use child::{AnyValue, ChildTask, ChildValue, UseCreateFallible};
 pub use error::{BoxError, CreateTaskError, GroupError};
 pub use group::{Scope, TaskGroup};
-pub use set::{JoinAll, TaskSet};
+pub use set::{JoinAll, JoinNext, TaskSet};
 pub use shared::GroupState;
