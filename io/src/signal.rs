@@ -16,10 +16,13 @@
 //!   uninstalls its handler, so a conditional default action (armed exactly when no
 //!   `ctrl_c()` waits, counted in [`WAITING`]) stands in for the OS's.
 
+use std::future::{poll_fn, Future};
 use std::io::{self, Read};
 use std::os::unix::net::UnixStream;
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::task::Poll;
 
 use signal_hook::consts::SIGINT;
 use signal_hook::SigId;
@@ -52,6 +55,51 @@ pub async fn ctrl_c() -> io::Result<()> {
     // The handler writes a byte per signal; one is enough to return.
     pipe.read.read_with(|mut read| read.read(&mut byte)).await?;
     Ok(())
+}
+
+/// Runs `future` until it completes or Ctrl-C arrives, whichever is first; Ctrl-C
+/// cancels it (drops it, running its destructors), as `asyncio.Runner` cancels the main
+/// task on the first Ctrl-C. A second Ctrl-C, once this has returned, ends the process as
+/// usual.
+///
+/// # Examples
+///
+/// ```
+/// use looplet_io::signal::cancel_on_ctrl_c;
+///
+/// looplet_executor::run(async {
+///     looplet_executor::create_task(async {
+///         signal_hook::low_level::raise(signal_hook::consts::SIGINT).unwrap();
+///     });
+///     let forever = std::future::pending::<()>();
+///     let error = cancel_on_ctrl_c(forever).await.unwrap_err();
+///     assert_eq!(error.kind(), std::io::ErrorKind::Interrupted);
+/// });
+/// ```
+///
+/// # Errors
+///
+/// An error of kind [`Interrupted`](io::ErrorKind::Interrupted) when Ctrl-C cancelled the
+/// future; the OS's when the self-pipe cannot be made.
+pub async fn cancel_on_ctrl_c<F: Future>(future: F) -> io::Result<F::Output> {
+    let pipe = SignalPipe::new(SIGINT)?;
+    let mut byte = [0; 16];
+    let mut signalled = pin!(pipe.read.read_with(|mut read| read.read(&mut byte)));
+    let mut future = pin!(future);
+    poll_fn(|cx| {
+        if let Poll::Ready(output) = future.as_mut().poll(cx) {
+            return Poll::Ready(Ok(output));
+        }
+        signalled.as_mut().poll(cx).map(|read| {
+            read.and_then(|_| {
+                Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "interrupted by Ctrl-C (SIGINT): the future was cancelled",
+                ))
+            })
+        })
+    })
+    .await
 }
 
 /// How many `ctrl_c()` futures wait, process-wide, and the flag that arms the default

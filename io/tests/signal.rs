@@ -8,7 +8,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus};
 
 use looplet_executor::{create_task, run, yield_now};
-use looplet_io::signal::ctrl_c;
+use looplet_io::signal::{cancel_on_ctrl_c, ctrl_c};
 use signal_hook::consts::SIGINT;
 
 const SCENARIO: &str = "LOOPLET_SIGNAL_SCENARIO";
@@ -45,4 +45,43 @@ fn ctrl_c_sees_a_sigint_and_afterwards_sigint_ends_the_process_again() {
         "default",
     );
     assert_eq!(status.signal(), Some(SIGINT), "{status:?}");
+}
+
+/// In the child: Ctrl-C cancels a future that would never end, running its destructors.
+fn cancel_pending_future() {
+    struct Guard(std::rc::Rc<std::cell::Cell<bool>>);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            self.0.set(true);
+        }
+    }
+    let dropped = std::rc::Rc::new(std::cell::Cell::new(false));
+    let guard = Guard(dropped.clone());
+    let outcome = run(async move {
+        drop(create_task(async {
+            yield_now().await; // the main future waits for Ctrl-C by now
+            signal_hook::low_level::raise(SIGINT).unwrap();
+        }));
+        cancel_on_ctrl_c(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        })
+        .await
+    });
+    let error = outcome.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::Interrupted, "{error}");
+    assert!(dropped.get(), "the cancelled future was not dropped");
+    std::process::exit(0);
+}
+
+#[test]
+fn the_first_ctrl_c_cancels_the_future_given_to_cancel_on_ctrl_c() {
+    if std::env::var(SCENARIO).as_deref() == Ok("cancel") {
+        cancel_pending_future();
+    }
+    let status = in_child(
+        "the_first_ctrl_c_cancels_the_future_given_to_cancel_on_ctrl_c",
+        "cancel",
+    );
+    assert!(status.success(), "{status:?}");
 }
