@@ -1,12 +1,14 @@
 //! looplet: a small single-threaded async executor with Python asyncio's working model.
 //!
-//! `run` a future, `create_task` to run more of them concurrently, `sleep` on the loop's
-//! clock, and let a `TaskGroup` wait for (and cancel) a set of children. Underneath is a
-//! hand-written event loop you can read in an afternoon: see the `looplet-executor`,
-//! `looplet-timer` and `looplet-taskgroup` crates, each re-exported here.
+//! [`run`] a future, [`create_task`] to run more of them concurrently, [`sleep`] on the
+//! loop's clock, and let a [`TaskGroup`] wait for (and cancel) a set of children.
+//! Underneath is a hand-written event loop you can read in an afternoon: the
+//! `looplet-executor`, `looplet-timer`, `looplet-taskgroup` and `looplet-io` crates, each
+//! re-exported here.
 //!
 //! New here? The guide, `docs/GUIDE.md` in the repository, puts the asyncio tutorial and
-//! looplet side by side, maps asyncio's names to looplet's, and walks through the loop.
+//! looplet side by side, maps asyncio's names to looplet's (and tokio's), and walks
+//! through the loop.
 //!
 //! ```
 //! use std::time::Duration;
@@ -18,13 +20,49 @@
 //!
 //! // The virtual clock jumps over the sleeps, so this example takes no real time.
 //! let mut runner = looplet::Runner::builder().virtual_clock(true).build();
+//! let start = runner.clock().now();
 //! runner.run(async {
 //!     let hello = looplet::create_task(say_after(1, "hello"));
 //!     let world = looplet::create_task(say_after(2, "world"));
 //!     hello.await.unwrap();
 //!     world.await.unwrap();
 //! });
+//! assert_eq!(runner.clock().now() - start, Duration::from_secs(2)); // 2 s, not 3
 //! ```
+//!
+//! # What is here
+//!
+//! * **Running a loop** — [`run`] (asyncio's `asyncio.run`), [`Runner`] (`asyncio.Runner`:
+//!   one loop across many `run` calls) and its [`Builder`] (clock, trace, debug mode,
+//!   seed), `#[looplet::main]` and `#[looplet::test]`.
+//! * **Tasks** — [`create_task`] and [`TaskBuilder`] (names, eager start) give a [`Task`]:
+//!   await it, [`cancel`](Task::cancel) it, add [done callbacks](Task::add_done_callback),
+//!   read its [`result`](Task::result); a [`TaskError`] says why there is no value.
+//!   [`yield_now`], [`current_task_id`], [`current_task_name`].
+//! * **Groups and sets** — [`TaskGroup`] (asyncio's structured concurrency: the first
+//!   failure cancels the rest, no child outlives its group) and [`TaskSet`] (background
+//!   tasks, outcomes as they finish).
+//! * **Time** — [`sleep`], [`sleep_until`], [`timeout`], [`interval`], [`now`],
+//!   [`system_time`], on the loop's [`Clock`] (real, or virtual: sleeps take no real time).
+//! * **I/O** — [`net`] (TCP, UDP, Unix sockets) and [`io::Async`] for any pollable file
+//!   descriptor, on the loop's own reactor; [`signal::ctrl_c`].
+//! * **Other threads** — a [`Handle`] submits `Send` futures from any thread (asyncio's
+//!   `run_coroutine_threadsafe`), a [`CancelHandle`] cancels a task from any thread.
+//! * **Watching the loop** — [`stats`] and [`Runner::stats`] ([`LoopStats`]), and the
+//!   environment variables below.
+//!
+//! # Environment variables
+//!
+//! Any looplet program reads these (the [`Builder`] has the same switches in code, which
+//! win):
+//!
+//! | variable | effect |
+//! |---|---|
+//! | `LOOPLET_CLOCK=virtual` | run on the virtual clock: sleeps take no real time, elapsed times are exact |
+//! | `LOOPLET_TRACE=1` | one line per loop event on stderr |
+//! | `LOOPLET_TRACE=run.json` | the same events as a Chrome trace, written when the loop closes |
+//! | `LOOPLET_DEBUG=1` | asyncio's debug mode: warns about slow polls and tasks pending at close |
+//! | `LOOPLET_SEED=n` | poll each tick's ready tasks in an order drawn from seed `n` instead of FIFO |
 
 pub use looplet_executor::{
     create_task, current_task_id, current_task_name, handle, run, spawner, stats, yield_now,
@@ -39,7 +77,7 @@ pub use looplet_taskgroup::{
 };
 pub use looplet_timer::{
     interval, interval_at, now, sleep, sleep_until, system_time, timeout, timeout_at, try_now,
-    Elapsed, Interval, Sleep, Timeout,
+    Clock, Elapsed, Interval, Sleep, Timeout,
 };
 
 /// Sockets on the loop's own reactor (TCP, UDP, Unix-domain), from `looplet-io`.
