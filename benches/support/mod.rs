@@ -1,6 +1,6 @@
 //! Shared code of looplet's benches: the workloads, written once, and one adapter per runtime.
 //!
-//! Every bench file under `benches/` and the smoke test `tests/bench_smoke.rs` include this
+//! Every bench file of this package and its smoke test `tests/bench_smoke.rs` include this
 //! module with `#[path = "…/support/mod.rs"] mod support;`, so the code that is measured is
 //! the code that is tested. The pieces:
 //!

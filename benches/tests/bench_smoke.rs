@@ -5,7 +5,7 @@
 //! workload's checksum, so a bench that broke — a hang, a panic, a workload that silently
 //! did nothing — cannot land.
 
-#[path = "../benches/support/mod.rs"]
+#[path = "../support/mod.rs"]
 mod support;
 
 use support::expected::sum_below;

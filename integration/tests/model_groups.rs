@@ -13,8 +13,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
-use looplet::{create_task, sleep};
-use looplet_taskgroup::{BoxError, TaskGroup};
+use looplet::{create_task, sleep, BoxError, TaskGroup};
 use proptest::prelude::*;
 use support::{hush_deliberate_panics, virtual_runner, within, DELIBERATE, LIMIT};
 
