@@ -1,9 +1,9 @@
-//! Appendix: tasks without a group, the way asyncio wrote it before Python 3.11.
+//! Appendix: concurrent coroutines with `create_task`, the way asyncio wrote it before
+//! Python 3.11 had task groups.
 //!
-//! `looplet::create_task` starts a task at once and returns its handle. Awaiting the handle
-//! waits for the task and hands over its output; `Task::result()` reads the output of a task
-//! that is already done, without waiting (asyncio's `task.result()`). Both tasks run
-//! concurrently, so this takes about 2 seconds.
+//! `looplet::create_task` schedules a task at once and returns its handle; awaiting the
+//! handle waits for the task and hands over its output. Both tasks run concurrently, so
+//! this takes about 2 seconds, not 3.
 //!
 //! ```text
 //! $ cargo run --example appendix
@@ -11,7 +11,6 @@
 //! hello
 //! Stephen
 //! finished at 12:00:02
-//! task_1 returned "hello", task_2 returned "Stephen"
 //! ```
 
 use std::time::{Duration, UNIX_EPOCH};
@@ -20,27 +19,25 @@ fn main() {
     looplet::run(appendix());
 }
 
-/// Waits `delay` seconds, prints `what`, and returns it.
-async fn say_after(delay: u64, what: &'static str) -> &'static str {
+/// Waits `delay` seconds, then prints `what`.
+async fn say_after(delay: u64, what: &'static str) {
     looplet::sleep(Duration::from_secs(delay)).await;
     println!("{what}");
-    what
 }
 
-/// Starts two tasks, waits for the later one, then reads both results.
+/// Starts two tasks, then waits for one and the other: about 2 seconds.
 pub async fn appendix() {
+    println!("started at {}", time_of_day());
     let task_1 = looplet::create_task(say_after(1, "hello"));
     let task_2 = looplet::create_task(say_after(2, "Stephen"));
-    println!("started at {}", time_of_day());
-    // Wait until both tasks are done (about 2 seconds): task_2 ends last, and awaiting it
-    // hands over its output.
-    let said_2 = task_2
+    // A task's handle gives `Err` only if the task panicked or was cancelled.
+    task_1
+        .await
+        .expect("task_1 neither panics nor is cancelled");
+    task_2
         .await
         .expect("task_2 neither panics nor is cancelled");
     println!("finished at {}", time_of_day());
-    // task_1 ended a second ago, so its result is there to read without waiting.
-    let said_1 = task_1.result().expect("task_1 is done");
-    println!("task_1 returned {said_1:?}, task_2 returned {said_2:?}");
 }
 
 /// The time of day on the loop's clock — real, or virtual under `LOOPLET_CLOCK=virtual` —

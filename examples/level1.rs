@@ -1,7 +1,8 @@
-//! Level 1: run a coroutine.
+//! Level 1: running a coroutine.
 //!
-//! A future does nothing until it is run. `looplet::run` makes an event loop, runs the
-//! future on it to the end, and closes the loop (asyncio's `asyncio.run`).
+//! A future does nothing until it is run: calling `main` only makes one (asyncio's
+//! coroutine object). `looplet::run` makes an event loop, runs the future on it to the end,
+//! and closes the loop (asyncio's `asyncio.run`).
 //!
 //! ```text
 //! $ cargo run --example level1
@@ -12,7 +13,10 @@
 use std::time::Duration;
 
 fn main() {
-    looplet::run(level1());
+    // Simply calling an async fn does nothing: this prints nothing yet.
+    let coroutine = level1();
+    // looplet::run drives it on a new loop.
+    looplet::run(coroutine);
 }
 
 /// Prints `hi`, waits a second, prints `Stephen`.

@@ -1,12 +1,12 @@
-//! Level 2: await coroutines, one after the other.
+//! Level 2: running coroutines in series.
 //!
-//! `.await` waits for a future to finish before going on, so two waits of 1 and 2 seconds
-//! take 3 seconds in all.
+//! `.await` waits for a future to finish before going on, so "hi" comes after 1 second and
+//! "Stephen" 2 seconds later: 3 seconds in all.
 //!
 //! ```text
 //! $ cargo run --example level2
 //! started at 12:00:00
-//! hello
+//! hi
 //! Stephen
 //! finished at 12:00:03
 //! ```
@@ -23,10 +23,10 @@ async fn say_after(delay: u64, what: &str) {
     println!("{what}");
 }
 
-/// Says hello after 1 second, then Stephen 2 seconds later: about 3 seconds.
+/// Says hi after 1 second, then Stephen 2 seconds later: about 3 seconds.
 pub async fn level2() {
     println!("started at {}", time_of_day());
-    say_after(1, "hello").await;
+    say_after(1, "hi").await;
     say_after(2, "Stephen").await;
     println!("finished at {}", time_of_day());
 }

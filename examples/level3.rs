@@ -1,4 +1,4 @@
-//! Level 3: concurrent tasks in a group.
+//! Level 3: concurrent coroutines in a task group.
 //!
 //! `TaskGroup::scope` runs its body with a group handle `tg`; each `tg.create_task` starts a
 //! task that runs concurrently with the others. The scope returns only when every task in

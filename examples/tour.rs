@@ -1,8 +1,11 @@
-//! The tour: every level of the tutorial, in order, each on a fresh loop.
+//! The tour: every level of the tutorial, in order, each on a fresh loop, under the
+//! tutorial's own headings.
 //!
-//! By default it runs on the real clock and takes about 12 seconds, as the tutorial would.
-//! `--virtual` runs it on the virtual clock, where sleeps take no time and the printed
-//! times still advance exactly as they would have.
+//! By default it runs on the real clock and takes about 11 seconds, as the tutorial would.
+//! `--virtual` runs it on the virtual clock, where sleeps take no time and, within each
+//! level, the printed times still advance exactly as they would have. (Each level's loop
+//! starts its virtual clock at the real time of day, so every level starts at about the
+//! same time.)
 //!
 //! ```text
 //! $ cargo run --example tour -- --virtual
@@ -38,26 +41,23 @@ type Level = fn(Runner);
 
 /// The levels in tutorial order: a header, and the level.
 const LEVELS: [(&str, Level); 7] = [
-    ("Level 1: run a coroutine", |mut runner| {
+    ("Level 1: Running a coroutine", |mut runner| {
         runner.run(level1::level1())
     }),
-    (
-        "Level 2: await coroutines, one after the other",
-        |mut runner| runner.run(level2::level2()),
-    ),
-    ("Level 3: concurrent tasks in a group", |mut runner| {
+    ("Level 2: Run coroutines in series", |mut runner| {
+        runner.run(level2::level2())
+    }),
+    ("Level 3: Concurrent coroutines", |mut runner| {
         runner.run(level3::level3())
     }),
+    ("Level 4: TaskGroup errors", |mut runner| {
+        runner.run(level4::level4())
+    }),
+    ("Level 5: Fire-and-forget background tasks", |mut runner| {
+        level5::level5(&mut runner)
+    }),
     (
-        "Level 4: the first failure cancels the others",
-        |mut runner| runner.run(level4::level4()),
-    ),
-    (
-        "Level 5: background tasks on a runner that lives across run calls",
-        |mut runner| level5::level5(&mut runner),
-    ),
-    (
-        "Appendix: create_task and await, before task groups",
+        "Appendix: Concurrent coroutines with create_task",
         |mut runner| runner.run(appendix::appendix()),
     ),
     (
