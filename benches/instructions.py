@@ -30,6 +30,7 @@ WORKLOADS = {
     "spawn_join": (10_000, 20_000, 1),
     "yield_many": (100, 200, 1_000),
     "ping_pong": (10_000, 20_000, 1),
+    "ping_pong_mpsc": (10_000, 20_000, 1),
     "timers": (10_000, 20_000, 1),
     "taskgroup": (10, 20, 1_000),
 }
@@ -49,6 +50,8 @@ LAYERS = [
     ("async_task", "async-task"),
     ("futures_executor", "futures-executor"),
     ("futures_util", "futures-util"),
+    ("futures_channel", "futures-channel (mpsc)"),
+    ("async_unsync", "async-unsync"),
     ("async_channel", "channel (async-channel, event-listener, concurrent-queue)"),
     ("event_listener", "channel (async-channel, event-listener, concurrent-queue)"),
     ("concurrent_queue", "channel (async-channel, event-listener, concurrent-queue)"),

@@ -51,6 +51,8 @@ for line in sys.stdin:
     elif "looplet_executor" in sym or "looplet::" in sym: g = "looplet-executor"
     elif "slab::" in sym: g = "slab (looplet task storage)"
     elif "async_channel" in sym or "concurrent_queue" in sym or "event_listener" in sym: g = "channel (async-channel, event-listener)"
+    elif "futures_channel" in sym: g = "channel (futures-channel mpsc)"
+    elif "async_unsync" in sym: g = "channel (async-unsync)"
     elif "memmove" in sym or "memcpy" in sym or "memset" in sym: g = "memcpy/memmove"
     else: g = "workload and other"
     groups[g] = groups.get(g, 0) + pct

@@ -4,13 +4,13 @@
 Reads each `<workload>/<runtime>/new/estimates.json` (the median) and `benchmark.json`
 (the operation count criterion was given as throughput) under criterion's output directory,
 prints a Markdown table of time per operation for every runtime with the ratio
-looplet / fastest peer and issue 6's target, and writes an SVG bar chart of the same.
+looplet / fastest peer, and writes an SVG bar chart of the same.
 
     benches/report.py [CRITERION_DIR] [--svg docs/benchmarks.svg] [--memory RATIO]
 
-CRITERION_DIR defaults to $CARGO_TARGET_DIR/criterion, else target/criterion. --memory adds
-the resident-memory-per-idle-task ratio (from `cargo bench --bench memory`, the measure
-issue 6 names) as a row of the chart.
+Run it from the workspace root. CRITERION_DIR defaults to $CARGO_TARGET_DIR/criterion,
+else target/criterion. --memory adds the resident-memory-per-idle-task ratio (from
+`cargo bench --bench memory`) as a row of the chart.
 """
 
 import argparse
@@ -19,18 +19,20 @@ import os
 from xml.sax.saxutils import escape
 
 RUNTIMES = ["looplet", "tokio", "async-executor", "localpool"]
-# workload -> (per-operation unit, issue 6's target for looplet / fastest peer)
+# criterion group -> (what it is, per-operation unit), in the order of the page's table
 WORKLOADS = {
-    "spawn_join": ("task", 0.5),
-    "yield_many": ("yield", 0.5),
-    "ping_pong": ("round trip", 0.8),
-    # The same over async-channel; reported, not a target of its own (BENCHMARKS.md says why).
-    "ping_pong_async_channel": ("round trip", None),
-    "timers": ("timer", 0.6),
-    "remote_wake": ("message", 1.0),
-    "taskgroup": ("child", 0.8),
+    "spawn_join": ("spawn_join", "task"),
+    "spawn_join_cold": ("spawn_join, fresh runtime", "task"),
+    "yield_many": ("yield_many", "yield"),
+    "ping_pong": ("ping_pong, async-unsync", "round trip"),
+    "ping_pong_mpsc": ("ping_pong, futures mpsc", "round trip"),
+    "ping_pong_async_channel": ("ping_pong, async-channel", "round trip"),
+    "timers": ("timers", "timer"),
+    "timers_cold": ("timers, fresh runtime", "timer"),
+    "remote_wake": ("remote_wake", "message"),
+    "taskgroup": ("taskgroup", "child"),
+    "taskgroup_cold": ("taskgroup, fresh runtime", "child"),
 }
-MEMORY_TARGET = 0.75
 COLORS = {"looplet": "#d9480f", "tokio": "#5c7cfa", "async-executor": "#20c997",
           "localpool": "#fab005"}
 
@@ -54,12 +56,11 @@ def load(criterion_dir):
 
 def table(per_op):
     lines = [
-        "| workload (per) | " + " | ".join(RUNTIMES) +
-        " | fastest peer | looplet / fastest peer | target | met? |",
-        "|---|" + "---:|" * len(RUNTIMES) + "---|---:|---:|---|",
+        "| workload (per) | " + " | ".join(RUNTIMES) + " | fastest peer | looplet / fastest peer |",
+        "|---|" + "---:|" * len(RUNTIMES) + "---|---:|",
     ]
     ratios = {}
-    for workload, (unit, target) in WORKLOADS.items():
+    for workload, (label, unit) in WORKLOADS.items():
         if (workload, "looplet") not in per_op:
             continue
         cells = [f"{per_op[workload, r]:.1f} ns" if (workload, r) in per_op else "–"
@@ -67,47 +68,37 @@ def table(per_op):
         peers = {r: per_op[workload, r] for r in RUNTIMES[1:] if (workload, r) in per_op}
         best = min(peers, key=peers.get)
         ratio = per_op[workload, "looplet"] / peers[best]
-        ratios[workload] = (ratio, target)
-        if target is None:
-            met = "no target"
-        elif ratio <= target:
-            met = "yes"
-        elif ratio <= target * 1.03:
-            met = f"at the target, within noise (+{(ratio / target - 1) * 100:.0f}%)"
-        else:
-            met = f"no: {ratio / target:.2f}× the target"
-        lines.append(f"| {workload} ({unit}) | " + " | ".join(cells) +
-                     f" | {best} | **{ratio:.2f}×** | "
-                     f"{'–' if target is None else f'≤ {target}×'} | {met} |")
+        ratios[workload] = ratio
+        lines.append(f"| {label} ({unit}) | " + " | ".join(cells) +
+                     f" | {best} | **{ratio:.2f}×** |")
     return "\n".join(lines), ratios
 
 
 def svg(per_op, memory_ratio, path):
     """Grouped horizontal bars: each runtime's time per operation divided by the fastest
-    peer's, per workload (1.0 = as fast as the fastest peer; shorter is better), with
-    looplet's target marked."""
-    rows = []  # (label, [(runtime, value)], target)
-    for workload, (unit, target) in WORKLOADS.items():
+    peer's, per workload (1.0 = as fast as the fastest peer; shorter is better)."""
+    rows = []  # (label, [(runtime, value)])
+    for workload, (label, unit) in WORKLOADS.items():
         peers = [per_op[workload, r] for r in RUNTIMES[1:] if (workload, r) in per_op]
         if (workload, "looplet") not in per_op or not peers:
             continue
         best = min(peers)
         bars = [(r, per_op[workload, r] / best) for r in RUNTIMES if (workload, r) in per_op]
-        rows.append((f"{workload} (per {unit})", bars, target))
+        rows.append((f"{label} (per {unit})", bars))
     if memory_ratio is not None:
-        rows.append(("memory per idle task (RSS)", [("looplet", memory_ratio)], MEMORY_TARGET))
+        rows.append(("memory per idle task (RSS)", [("looplet", memory_ratio)]))
 
-    bar_h, gap, left, width, top = 11, 16, 190, 420, 58
-    scale_max = max(2.0, max(v for _, bars, _ in rows for _, v in bars) * 1.05)
+    bar_h, gap, left, width, top = 11, 16, 220, 420, 58
+    scale_max = max(2.0, max(v for _, bars in rows for _, v in bars) * 1.05)
     x = lambda v: left + width * min(v, scale_max) / scale_max  # noqa: E731
-    height = top + sum(len(b) * bar_h + gap for _, b, _ in rows) + 40
+    height = top + sum(len(b) * bar_h + gap for _, b in rows) + 40
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 90}" '
            f'height="{height}" font-family="sans-serif" font-size="12">',
            '<rect width="100%" height="100%" fill="white"/>',
            f'<text x="10" y="20" font-size="15" font-weight="bold">looplet vs its peers: '
            f'time per operation / fastest peer (shorter is better)</text>',
-           f'<text x="10" y="38" fill="#555">1.0 = as fast as the fastest peer; '
-           f'black tick = looplet\'s target (issue 6). Medians of one criterion run.</text>']
+           f'<text x="10" y="38" fill="#555">1.0 = as fast as the fastest peer. '
+           f'Medians of one criterion run.</text>']
     for i in range(int(scale_max * 2) + 1):  # grid every 0.5
         v = i / 2
         out.append(f'<line x1="{x(v):.1f}" y1="{top - 6}" x2="{x(v):.1f}" y2="{height - 34}" '
@@ -116,7 +107,7 @@ def svg(per_op, memory_ratio, path):
         out.append(f'<text x="{x(v):.1f}" y="{height - 20}" text-anchor="middle" '
                    f'fill="#555">{v:g}×</text>')
     y = top
-    for label, bars, target in rows:
+    for label, bars in rows:
         group_h = len(bars) * bar_h
         out.append(f'<text x="{left - 8}" y="{y + group_h / 2 + 4:.1f}" '
                    f'text-anchor="end">{escape(label)}</text>')
@@ -124,13 +115,8 @@ def svg(per_op, memory_ratio, path):
             weight = ' font-weight="bold"' if runtime == "looplet" else ""
             out.append(f'<rect x="{left}" y="{y}" width="{x(value) - left:.1f}" '
                        f'height="{bar_h - 2}" fill="{COLORS[runtime]}"/>')
-            has_tick = runtime == "looplet" and target is not None
-            label_x = max(x(value), x(target) if has_tick else 0) + 4
-            out.append(f'<text x="{label_x:.1f}" y="{y + bar_h - 3}" font-size="10"'
+            out.append(f'<text x="{x(value) + 4:.1f}" y="{y + bar_h - 3}" font-size="10"'
                        f'{weight}>{value:.2f}× {escape(runtime)}</text>')
-            if has_tick:
-                out.append(f'<line x1="{x(target):.1f}" y1="{y - 2}" x2="{x(target):.1f}" '
-                           f'y2="{y + bar_h}" stroke="black" stroke-width="2.5"/>')
             y += bar_h
         y += gap
     out.append("</svg>")

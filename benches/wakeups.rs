@@ -1,5 +1,5 @@
-//! Wake-up benches: `yield_many`, `ping_pong` (over two channel crates) and `remote_wake`,
-//! looplet against its peers.
+//! Wake-up benches: `yield_many`, `ping_pong` (over three channel crates) and
+//! `remote_wake`, looplet against its peers.
 //!
 //! # What the numbers mean
 //!
@@ -13,13 +13,16 @@
 //! - `ping_pong/<runtime>`: two tasks bounce a counter 100,000 times over two bounded(1)
 //!   channels of `async-unsync` (single-threaded). Per round trip: two sends, two receives
 //!   and two wakes of a task parked on the loop's own thread.
+//! - `ping_pong_mpsc/<runtime>`: the same over two `futures::channel::mpsc::unbounded`,
+//!   the thread-safe channel of the `futures` crate.
 //! - `ping_pong_async_channel/<runtime>`: the same over two `async_channel::bounded(1)`,
 //!   thread-safe channels whose own cost dominates the round trip.
 //! - `remote_wake/<runtime>`: another OS thread sends 100,000 messages through an unbounded
 //!   `async_channel` to a task on the loop. Per message; the cost includes the channel and,
 //!   whenever the loop had drained it and parked, a cross-thread wake and unpark.
 //!
-//! Run: `cargo bench --bench wakeups` (add `-- ping_pong` to pick one group).
+//! Run: `cargo bench --bench wakeups` (add `-- ping_pong` to pick the three `ping_pong`
+//! groups, `-- '^ping_pong/'` for the first alone).
 
 #[path = "support/mod.rs"]
 mod support;
@@ -55,6 +58,15 @@ fn ping_pong(c: &mut Criterion) {
     group.finish();
 }
 
+fn ping_pong_mpsc(c: &mut Criterion) {
+    let mut group = workload_group(c, "ping_pong_mpsc", ROUND_TRIPS);
+    bench_on::<Looplet>(&mut group, |rt| support::ping_pong_mpsc(rt, ROUND_TRIPS));
+    bench_on::<Tokio>(&mut group, |rt| support::ping_pong_mpsc(rt, ROUND_TRIPS));
+    bench_on::<AsyncExecutor>(&mut group, |rt| support::ping_pong_mpsc(rt, ROUND_TRIPS));
+    bench_on::<LocalPool>(&mut group, |rt| support::ping_pong_mpsc(rt, ROUND_TRIPS));
+    group.finish();
+}
+
 fn ping_pong_async_channel(c: &mut Criterion) {
     let mut group = workload_group(c, "ping_pong_async_channel", ROUND_TRIPS);
     bench_on::<Looplet>(&mut group, |rt| {
@@ -84,6 +96,6 @@ fn remote_wake(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = support::criterion_config();
-    targets = yield_many, ping_pong, ping_pong_async_channel, remote_wake
+    targets = yield_many, ping_pong, ping_pong_mpsc, ping_pong_async_channel, remote_wake
 }
 criterion_main!(benches);

@@ -8,9 +8,9 @@
 //!   future, spawn a task and join it, sleep, run a group of children — implemented for
 //!   [`Looplet`], [`Tokio`] (current-thread runtime + `LocalSet`), [`AsyncExecutor`]
 //!   (`LocalExecutor`) and [`LocalPool`] (futures' `LocalPool`).
-//! - `workloads.rs`: the workloads of issue 6, generic over [`Runtime`]. Each starts from
-//!   inside the runtime's root future and returns a checksum, so a smoke test can tell a
-//!   workload that ran from one that silently did nothing.
+//! - `workloads.rs`: the workloads, generic over [`Runtime`]. Each starts from inside the
+//!   runtime's root future and returns a checksum, so a smoke test can tell a workload that
+//!   ran from one that silently did nothing.
 //! - [`YieldOnce`]: the one hand-written yield future every runtime uses, so `yield_many`
 //!   measures the scheduler and not each runtime's own `yield_now`.
 //!
@@ -54,8 +54,9 @@ pub fn workload_group<'c>(
     group
 }
 
-/// Benches `workload` on a fresh `R` as `group/R::NAME`. The runtime is built once, outside
-/// the measurement; each iteration is one whole workload run from inside its root future.
+/// Benches `workload` warm, as `group/R::NAME`: the runtime is built once, outside the
+/// measurement, and reused, so each iteration is one whole workload run from inside its
+/// root future on a runtime that has run it before (a long-lived loop's steady state).
 pub fn bench_on<R: Runtime>(
     group: &mut BenchmarkGroup<'_, WallTime>,
     mut workload: impl FnMut(&mut R) -> u64,
@@ -63,5 +64,23 @@ pub fn bench_on<R: Runtime>(
     let mut rt = R::new();
     group.bench_function(R::NAME, |bencher| {
         bencher.iter(|| std::hint::black_box(workload(&mut rt)))
+    });
+}
+
+/// Benches `workload` cold, as `group/R::NAME`: each iteration builds a fresh runtime, runs
+/// the workload once and drops the runtime, all measured, as a program that starts a loop
+/// for one job does. Nothing a runtime keeps from a previous run (looplet's cache of freed
+/// task cells, grown queues and tables) helps here.
+pub fn bench_cold_on<R: Runtime>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    mut workload: impl FnMut(&mut R) -> u64,
+) {
+    group.bench_function(R::NAME, |bencher| {
+        bencher.iter(|| {
+            let mut rt = R::new();
+            let checksum = workload(&mut rt);
+            drop(rt);
+            std::hint::black_box(checksum)
+        })
     });
 }

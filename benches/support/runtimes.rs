@@ -1,10 +1,11 @@
 //! One adapter per runtime: the few operations the workloads need, and nothing else.
 //!
-//! Each adapter owns its runtime for as long as a bench runs, so building the runtime is
-//! not measured; every workload starts inside [`Runtime::block_on`]. Spawning goes through
-//! a thread-local "current runtime" the way each runtime's own users do it: looplet's
-//! `create_task`, tokio's `spawn_local`, and for the two runtimes that have no such
-//! global a thread-local kept by the adapter.
+//! Each adapter owns its runtime: [`Runtime::new`] builds a fresh one, and every workload
+//! starts inside [`Runtime::block_on`]. The warm benches build it once and reuse it; the
+//! cold ones build one per run. Spawning goes through a thread-local "current runtime" the
+//! way each runtime's own users do it: looplet's `create_task`, tokio's `spawn_local`, and
+//! for the two runtimes that have no such global a thread-local the adapter sets for the
+//! length of its `block_on`.
 //!
 //! async-executor and futures' `LocalPool` have no timer of their own; they use
 //! `async_io::Timer`, which is what smol users use. Under `async_io::block_on` (how smol
@@ -14,8 +15,8 @@
 use std::cell::RefCell;
 use std::fmt::Debug;
 use std::future::Future;
-use std::marker::PhantomData;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -86,7 +87,7 @@ where
     }
 }
 
-/// looplet: one `Runner` (real clock) reused across iterations.
+/// looplet: a `Runner` on the real clock.
 #[derive(Debug)]
 pub struct Looplet {
     runner: looplet::Runner,
@@ -216,18 +217,35 @@ impl Runtime for Tokio {
 }
 
 thread_local! {
-    /// The thread's `LocalExecutor`. `LocalExecutor::new` is `const`, so a thread-local
-    /// static is the simplest "current executor"; its tasks are freed as they finish.
-    static LOCAL_EXECUTOR: async_executor::LocalExecutor<'static> =
-        const { async_executor::LocalExecutor::new() };
+    /// The `LocalExecutor` whose `AsyncExecutor::block_on` is running on this thread.
+    static CURRENT_EXECUTOR: RefCell<Option<Rc<async_executor::LocalExecutor<'static>>>> =
+        const { RefCell::new(None) };
 }
 
-/// async-executor: the thread's `LocalExecutor`, driven by `async_io::block_on` as
+/// async-executor: a `LocalExecutor` of its own, driven by `async_io::block_on` as
 /// `smol::block_on(ex.run(..))` does.
 #[derive(Debug)]
 pub struct AsyncExecutor {
-    /// The executor is per thread, so the adapter is too.
-    _not_send: PhantomData<*const ()>,
+    executor: Rc<async_executor::LocalExecutor<'static>>,
+}
+
+/// Puts back the thread's previous current executor when an `AsyncExecutor::block_on` ends.
+struct RestoreExecutor(Option<Rc<async_executor::LocalExecutor<'static>>>);
+
+impl Drop for RestoreExecutor {
+    fn drop(&mut self) {
+        CURRENT_EXECUTOR.set(self.0.take());
+    }
+}
+
+impl AsyncExecutor {
+    fn with_executor<R>(f: impl FnOnce(&async_executor::LocalExecutor<'static>) -> R) -> R {
+        CURRENT_EXECUTOR.with_borrow(|executor| {
+            f(executor
+                .as_ref()
+                .expect("AsyncExecutor::spawn is only called inside AsyncExecutor::block_on"))
+        })
+    }
 }
 
 impl Runtime for AsyncExecutor {
@@ -237,12 +255,13 @@ impl Runtime for AsyncExecutor {
 
     fn new() -> AsyncExecutor {
         AsyncExecutor {
-            _not_send: PhantomData,
+            executor: Rc::new(async_executor::LocalExecutor::new()),
         }
     }
 
     fn block_on<F: Future>(&mut self, root: F) -> F::Output {
-        LOCAL_EXECUTOR.with(|executor| async_io::block_on(executor.run(root)))
+        let _restore = RestoreExecutor(CURRENT_EXECUTOR.replace(Some(self.executor.clone())));
+        async_io::block_on(self.executor.run(root))
     }
 
     fn spawn<F>(future: F) -> Self::Join<F::Output>
@@ -250,7 +269,7 @@ impl Runtime for AsyncExecutor {
         F: Future + 'static,
         F::Output: 'static,
     {
-        LOCAL_EXECUTOR.with(|executor| executor.spawn(future))
+        AsyncExecutor::with_executor(|executor| executor.spawn(future))
     }
 
     fn spawn_detached<F>(future: F)
@@ -258,7 +277,7 @@ impl Runtime for AsyncExecutor {
         F: Future<Output = ()> + 'static,
     {
         // Dropping an async-executor `Task` would cancel it; `detach` lets it run.
-        LOCAL_EXECUTOR.with(|executor| executor.spawn(future).detach());
+        AsyncExecutor::with_executor(|executor| executor.spawn(future).detach());
     }
 
     async fn sleep(duration: Duration) {

@@ -1,4 +1,4 @@
-//! The workloads of issue 6, written once for every [`Runtime`].
+//! The workloads, written once for every [`Runtime`].
 //!
 //! Each function runs one whole workload inside `rt.block_on` and returns a checksum the
 //! smoke test checks (see [`expected`]); the benches call them with the full sizes below,
@@ -74,17 +74,24 @@ pub fn ping_pong<R: Runtime>(rt: &mut R, round_trips: u64) -> u64 {
     ping_pong_over::<R, SingleThreaded>(rt, round_trips)
 }
 
+/// [`ping_pong`] over two `futures::channel::mpsc::unbounded` instead: the thread-safe
+/// channel of the `futures` crate, which much async code already depends on. A send never
+/// waits, so each side waits only for the other's answer.
+pub fn ping_pong_mpsc<R: Runtime>(rt: &mut R, round_trips: u64) -> u64 {
+    ping_pong_over::<R, FuturesUnbounded>(rt, round_trips)
+}
+
 /// [`ping_pong`] over two `async_channel::bounded(1)` instead: a thread-safe channel whose
 /// own synchronisation costs several times the runtime's share of a round trip.
 pub fn ping_pong_async_channel<R: Runtime>(rt: &mut R, round_trips: u64) -> u64 {
     ping_pong_over::<R, ThreadSafe>(rt, round_trips)
 }
 
-/// A bounded(1) channel of `u64`s, as the ping-pong uses it.
+/// A channel of `u64`s, as the ping-pong uses it: bounded(1), or unbounded.
 trait PingPongChannel {
     type Sender: 'static;
     type Receiver: 'static;
-    fn bounded_one() -> (Self::Sender, Self::Receiver);
+    fn pair() -> (Self::Sender, Self::Receiver);
     fn send(sender: &Self::Sender, value: u64) -> impl Future<Output = ()>;
     /// `None` once the sender is gone.
     fn recv(receiver: &mut Self::Receiver) -> impl Future<Output = Option<u64>>;
@@ -96,7 +103,7 @@ struct SingleThreaded;
 impl PingPongChannel for SingleThreaded {
     type Sender = async_unsync::bounded::Sender<u64>;
     type Receiver = async_unsync::bounded::Receiver<u64>;
-    fn bounded_one() -> (Self::Sender, Self::Receiver) {
+    fn pair() -> (Self::Sender, Self::Receiver) {
         async_unsync::bounded::channel(1).into_split()
     }
     async fn send(sender: &Self::Sender, value: u64) {
@@ -113,7 +120,7 @@ struct ThreadSafe;
 impl PingPongChannel for ThreadSafe {
     type Sender = async_channel::Sender<u64>;
     type Receiver = async_channel::Receiver<u64>;
-    fn bounded_one() -> (Self::Sender, Self::Receiver) {
+    fn pair() -> (Self::Sender, Self::Receiver) {
         async_channel::bounded(1)
     }
     async fn send(sender: &Self::Sender, value: u64) {
@@ -124,10 +131,29 @@ impl PingPongChannel for ThreadSafe {
     }
 }
 
+/// `futures`' unbounded mpsc channel.
+struct FuturesUnbounded;
+
+impl PingPongChannel for FuturesUnbounded {
+    type Sender = futures::channel::mpsc::UnboundedSender<u64>;
+    type Receiver = futures::channel::mpsc::UnboundedReceiver<u64>;
+    fn pair() -> (Self::Sender, Self::Receiver) {
+        futures::channel::mpsc::unbounded()
+    }
+    async fn send(sender: &Self::Sender, value: u64) {
+        sender
+            .unbounded_send(value)
+            .expect("the other side is alive");
+    }
+    async fn recv(receiver: &mut Self::Receiver) -> Option<u64> {
+        futures::StreamExt::next(receiver).await
+    }
+}
+
 fn ping_pong_over<R: Runtime, C: PingPongChannel>(rt: &mut R, round_trips: u64) -> u64 {
     rt.block_on(async move {
-        let (to_pong, mut from_ping) = C::bounded_one();
-        let (to_ping, mut from_pong) = C::bounded_one();
+        let (to_pong, mut from_ping) = C::pair();
+        let (to_ping, mut from_pong) = C::pair();
         let pong = R::spawn(async move {
             // Ends when `ping` drops its sender.
             while let Some(counter) = C::recv(&mut from_ping).await {

@@ -33,6 +33,12 @@ fn every_workload_runs<R: Runtime>() {
         R::NAME
     );
     assert_eq!(
+        support::ping_pong_mpsc(&mut rt, 10),
+        10,
+        "ping_pong_mpsc on {}",
+        R::NAME
+    );
+    assert_eq!(
         support::ping_pong_async_channel(&mut rt, 10),
         10,
         "ping_pong_async_channel on {}",
@@ -62,6 +68,17 @@ fn every_workload_runs<R: Runtime>() {
         support::spawn_join(&mut rt, 3),
         sum_below(3),
         "reuse of {}",
+        R::NAME
+    );
+    // A second runtime of the same kind, as the cold benches build one per run, works
+    // while the first is alive, and the first still works after it.
+    let mut fresh = R::new();
+    assert_eq!(support::timers(&mut fresh, 5), 5, "a second {}", R::NAME);
+    drop(fresh);
+    assert_eq!(
+        support::spawn_join(&mut rt, 4),
+        sum_below(4),
+        "the first {} after the second",
         R::NAME
     );
 }
