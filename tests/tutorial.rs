@@ -243,8 +243,30 @@ fn the_virtual_tour_runs_every_level_in_order_at_once() {
         expected.push(format!("== {title} =="));
         expected.extend(level.iter().map(|line| line.to_string()));
     }
-    assert_eq!(lines, expected);
-    // The real clock would take 11 seconds; allow a slow, shared machine its start-up.
+    expected.push(String::new());
+    expected.push("== Why: API calls, one after the other, then concurrently ==".to_string());
+    let (levels_part, api_calls) = lines.split_at(expected.len().min(lines.len()));
+    assert_eq!(levels_part, expected);
+    // The API calls: ten in order, then the same ten concurrently (in whatever order their
+    // responses arrive over the sockets), then the comparison.
+    let sequential: Vec<String> = (0..10)
+        .map(|i| format!(r#"sequential: GET /quote/{i} -> 200 "quote {i}""#))
+        .collect();
+    assert_eq!(api_calls.len(), 21, "{api_calls:?}");
+    assert_eq!(api_calls[..10], sequential[..]);
+    let mut concurrent = api_calls[10..20].to_vec();
+    concurrent.sort();
+    let expected_concurrent: Vec<String> = sequential
+        .iter()
+        .map(|line| line.replacen("sequential", "concurrent", 1))
+        .collect();
+    assert_eq!(concurrent, expected_concurrent);
+    assert!(
+        api_calls[20].starts_with("sequential 2.0 s, concurrent 0.2 s"),
+        "{}",
+        api_calls[20]
+    );
+    // The real clock would take 13 seconds; allow a slow, shared machine its start-up.
     assert!(
         took < Duration::from_secs(5),
         "the virtual tour took {took:?}"
