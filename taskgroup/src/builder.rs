@@ -153,7 +153,7 @@ impl<'a> ChildBuilder<'a> {
     /// Makes the child: its task runs `future`, whose output `split` turns into the child's
     /// value or an error that fails the group.
     #[track_caller]
-    fn spawn<F, T, S>(self, future: F, split: S) -> Result<ChildTask<T>, CreateTaskError>
+    pub(crate) fn spawn<F, T, S>(self, future: F, split: S) -> Result<ChildTask<T>, CreateTaskError>
     where
         F: Future + 'static,
         T: 'static,
@@ -200,7 +200,7 @@ where
 
 /// The child, or the panic that a finished group asks for.
 #[track_caller]
-fn expect_open<T>(created: Result<ChildTask<T>, CreateTaskError>) -> ChildTask<T> {
+pub(crate) fn expect_open<T>(created: Result<ChildTask<T>, CreateTaskError>) -> ChildTask<T> {
     match created {
         Ok(child) => child,
         Err(error) => panic!("{error}"),

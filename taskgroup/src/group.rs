@@ -168,16 +168,7 @@ impl TaskGroup {
         F: FnOnce(TaskGroup) -> Fut,
         Fut: Future<Output = Result<T, BoxError>>,
     {
-        Scope {
-            group: TaskGroup {
-                shared: Shared::new(),
-            },
-            start: Some(body),
-            body: None,
-            value: None,
-            body_error: None,
-            finished: false,
-        }
+        Scope::new(body, false)
     }
 
     /// Creates a child task running `future` (asyncio's `tg.create_task`); its value is
@@ -377,6 +368,12 @@ impl TaskGroup {
         self.shared.state()
     }
 
+    /// Whether this group was made by [`TaskGroup::supervise`], so that no failure cancels
+    /// the rest.
+    pub fn is_supervisor(&self) -> bool {
+        self.shared.is_supervisor()
+    }
+
     /// How many children are live (created and not yet ended).
     pub fn len(&self) -> usize {
         self.shared.live()
@@ -392,6 +389,7 @@ impl fmt::Debug for TaskGroup {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TaskGroup")
             .field("state", &self.state())
+            .field("supervisor", &self.is_supervisor())
             .field("live_children", &self.len())
             .finish()
     }
@@ -422,6 +420,20 @@ where
     F: FnOnce(TaskGroup) -> Fut,
     Fut: Future<Output = Result<T, BoxError>>,
 {
+    /// A scope that will run `body` in a new group, a supervisor group if `supervising`.
+    pub(crate) fn new(body: F, supervising: bool) -> Scope<T, F, Fut> {
+        Scope {
+            group: TaskGroup {
+                shared: Shared::new(supervising),
+            },
+            start: Some(body),
+            body: None,
+            value: None,
+            body_error: None,
+            finished: false,
+        }
+    }
+
     /// Polls the body once if the group is open; drops it if the group is shutting down.
     fn poll_body(&mut self, cx: &mut Context<'_>) {
         let Some(body) = self.body.as_mut() else {
@@ -439,16 +451,22 @@ where
                     self.value = Some(value);
                     return;
                 }
+                // A supervisor waits for its children after its body failed or panicked,
+                // as `std::thread::scope` does.
                 Ok(Poll::Ready(Err(error))) => {
                     self.body = None;
                     self.body_error = Some(error);
-                    shared.abort();
+                    if !shared.is_supervisor() {
+                        shared.abort();
+                    }
                     return;
                 }
                 Err(payload) => {
                     self.body = None;
                     shared.record_panic(payload, "the TaskGroup's body");
-                    shared.abort();
+                    if !shared.is_supervisor() {
+                        shared.abort();
+                    }
                     return;
                 }
             }

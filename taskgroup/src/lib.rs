@@ -70,6 +70,8 @@ mod outcomes;
 mod polling;
 mod set;
 mod shared;
+mod start;
+mod supervise;
 
 pub use builder::ChildBuilder;
 pub use child::{AnyValue, ChildTask, ChildValue, UseCreateFallible};
@@ -77,3 +79,4 @@ pub use error::{BoxError, CreateTaskError, GroupError};
 pub use group::{Scope, TaskGroup};
 pub use set::{JoinAll, JoinNext, TaskSet};
 pub use shared::GroupState;
+pub use start::{Start, StartError, Started};

@@ -76,6 +76,13 @@
 //! (finished) child; the executor never runs that one inline but queues it for the end of
 //! the current batch — asyncio's `call_soon`. The body failing, a panic in the body and
 //! `TaskGroup::cancel` abort at once, as asyncio's `__aexit__` and `TaskGroup.cancel` do.
+//!
+//! # Supervisor groups
+//!
+//! A group made by `TaskGroup::supervise` records errors and the first panic exactly as
+//! above but never aborts for them: `abort` is reached only through `cancel()` and a
+//! dropped scope. Everything else — the registry, nesting, settling, closing — is the same,
+//! so a supervisor's scope too returns only once every task under it has ended.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -150,6 +157,9 @@ pub(crate) struct Shared {
     orphans: Cell<usize>,
     /// This group's number in the thread's table of groups (`polling.rs`).
     slot: Slot,
+    /// A supervisor group (`TaskGroup::supervise`): no failure or panic aborts it; only
+    /// `cancel()` and a dropped scope do. Set at creation, never changed.
+    supervising: bool,
 }
 
 /// A nested group's link to the group it is nested in.
@@ -160,8 +170,8 @@ struct Parent {
 }
 
 impl Shared {
-    /// A new, open group.
-    pub(crate) fn new() -> Rc<Shared> {
+    /// A new, open group; a supervisor group if `supervising`.
+    pub(crate) fn new(supervising: bool) -> Rc<Shared> {
         Rc::new_cyclic(|this| Shared {
             state: Cell::new(GroupState::Open),
             children: RefCell::new(Slab::new()),
@@ -176,7 +186,13 @@ impl Shared {
             orphaned: Cell::new(false),
             orphans: Cell::new(0),
             slot: Slot::new(Weak::clone(this)),
+            supervising,
         })
+    }
+
+    /// Whether this is a supervisor group, which no failure aborts.
+    pub(crate) fn is_supervisor(&self) -> bool {
+        self.supervising
     }
 
     /// Where the group is in its life.
@@ -321,14 +337,16 @@ impl Shared {
     /// The child at `key` returned `Err`: record the error (in order), cancel the child — it
     /// stops at this suspension, and leaves through [`child_left`](Shared::child_left) — and
     /// have the group abort at the end of the batch (the group's done callback, added here,
-    /// queues that).
+    /// queues that). A supervisor group only records the error: its other children go on.
     pub(crate) fn child_failed(&self, key: usize, error: BoxError) {
         self.errors.borrow_mut().push(error);
-        self.abort_wanted.set(true);
         let child = self.children.borrow().get(key).cloned();
         if let Some(child) = child {
             child.cancel();
-            child.watch();
+            if !self.supervising {
+                self.abort_wanted.set(true);
+                child.watch();
+            }
         }
     }
 
@@ -354,7 +372,10 @@ impl Shared {
                     shared.record_panic(payload, &whose);
                 }
             }
-            shared.abort_wanted.set(true);
+            // A supervisor keeps the panic for its scope to resume, and lets the others run.
+            if !shared.supervising {
+                shared.abort_wanted.set(true);
+            }
         }
         if shared.abort_wanted.get()
             && shared.state.get() == GroupState::Open
