@@ -76,8 +76,8 @@ pub use looplet_taskgroup::{
     GroupState, JoinAll, JoinNext, Scope, TaskGroup, TaskSet, UseCreateFallible,
 };
 pub use looplet_timer::{
-    interval, interval_at, now, sleep, sleep_until, system_time, timeout, timeout_at, try_now,
-    Clock, Elapsed, Interval, Sleep, Timeout,
+    advance, auto_advance, interval, interval_at, now, set_auto_advance, sleep, sleep_until,
+    system_time, timeout, timeout_at, try_now, Advance, Clock, Elapsed, Interval, Sleep, Timeout,
 };
 
 /// Sockets on the loop's own reactor (TCP, UDP, Unix-domain), from `looplet-io`.

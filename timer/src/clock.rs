@@ -3,7 +3,9 @@
 //! Both kinds speak `Instant`, so user code never needs to know which one it runs on: a
 //! virtual clock starts at the real `Instant` it was created at and from then on moves only
 //! when [`Clock::advance_to`] is called — which the loop does when it is idle and a timer is
-//! pending. Time on a virtual clock never goes backwards.
+//! pending, unless auto-advance is switched off ([`Clock::set_auto_advance`]); then only
+//! [`advance`](crate::advance) moves it (see the `control` module for the rules). Time on a
+//! virtual clock never goes backwards.
 //!
 //! Reading a real clock is a system call (a vDSO one, but still about a hundred
 //! instructions with the conversions), so a real clock remembers its last reading:
@@ -45,11 +47,11 @@ pub struct Clock {
 #[derive(Debug)]
 enum Kind {
     /// `last` is the latest `Instant::now()` this clock returned.
-    Real {
-        last: Cell<Instant>,
-    },
+    Real { last: Cell<Instant> },
+    /// `auto_advance`: whether an idle loop jumps this clock to its next timer.
     Virtual {
         now: Cell<Instant>,
+        auto_advance: Cell<bool>,
     },
 }
 
@@ -97,6 +99,7 @@ impl Clock {
         Clock {
             kind: Kind::Virtual {
                 now: Cell::new(origin),
+                auto_advance: Cell::new(true),
             },
             origin,
             origin_system: SystemTime::now(),
@@ -138,7 +141,7 @@ impl Clock {
                 last.set(now);
                 now
             }
-            Kind::Virtual { now } => now.get(),
+            Kind::Virtual { now, .. } => now.get(),
         }
     }
 
@@ -148,7 +151,7 @@ impl Clock {
     pub(crate) fn last_read(&self) -> Instant {
         match &self.kind {
             Kind::Real { last } => last.get(),
-            Kind::Virtual { now } => now.get(),
+            Kind::Virtual { now, .. } => now.get(),
         }
     }
 
@@ -204,7 +207,7 @@ impl Clock {
     /// assert_eq!(clock.now() - start, Duration::from_secs(2));
     /// ```
     pub fn advance_to(&self, instant: Instant) {
-        if let Kind::Virtual { now } = &self.kind {
+        if let Kind::Virtual { now, .. } = &self.kind {
             if instant > now.get() {
                 now.set(instant);
             }
@@ -231,6 +234,65 @@ impl Clock {
     pub fn advance(&self, duration: Duration) {
         self.advance_to(saturating_add(self.now(), duration));
     }
+
+    /// Whether an idle loop jumps this clock to its next timer: `true` for a new virtual
+    /// clock, `false` for a real one (which moves by itself).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_timer::Clock;
+    ///
+    /// let clock = Clock::new_virtual();
+    /// assert!(clock.auto_advance());
+    /// clock.set_auto_advance(false);
+    /// assert!(!clock.auto_advance());
+    /// assert!(!Clock::new_real().auto_advance());
+    /// ```
+    pub fn auto_advance(&self) -> bool {
+        match &self.kind {
+            Kind::Real { .. } => false,
+            Kind::Virtual { auto_advance, .. } => auto_advance.get(),
+        }
+    }
+
+    /// Switches auto-advance off or on: with it off, an idle loop leaves the clock where it
+    /// is, and only [`advance`](crate::advance) (or [`Clock::advance`]) moves it. See
+    /// [`set_auto_advance`](crate::set_auto_advance) for what an idle loop does then.
+    ///
+    /// # Panics
+    ///
+    /// Panics on a real clock, which cannot be controlled: the message names the virtual
+    /// clock's builder option.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use looplet_timer::Clock;
+    ///
+    /// let clock = Clock::new_virtual();
+    /// clock.set_auto_advance(false);
+    /// assert!(!clock.auto_advance());
+    /// ```
+    #[track_caller]
+    pub fn set_auto_advance(&self, on: bool) {
+        match &self.kind {
+            Kind::Real { .. } => needs_virtual("switching auto-advance"),
+            Kind::Virtual { auto_advance, .. } => auto_advance.set(on),
+        }
+    }
+}
+
+/// The panic of a clock control called on a real clock.
+#[track_caller]
+#[cold]
+#[inline(never)]
+pub(crate) fn needs_virtual(what: &str) -> ! {
+    panic!(
+        "{what} needs the virtual clock, and this loop runs on the real one: build the loop \
+         with `Runner::builder().virtual_clock(true)` (or set LOOPLET_CLOCK=virtual, or use \
+         #[looplet::test]); on the real clock, wait with looplet::sleep(d)"
+    )
 }
 
 /// Ticks are nanoseconds in a `u64`; from this many on (about 584 years after a clock's

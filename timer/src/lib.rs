@@ -17,7 +17,9 @@
 //! 4. Each tick the loop calls [`TimerQueue::fire_due`], then wakes the returned wakers
 //!    after the queue's borrow is released (a woken future may create or drop timers).
 //! 5. When the loop has nothing to do it sleeps until [`TimerQueue::next_deadline`] — or,
-//!    on the [virtual clock](Clock::new_virtual), jumps straight to it.
+//!    on the [virtual clock](Clock::new_virtual), asks [`TimerQueue::idle_step`] where to
+//!    jump: to the next deadline, or, with auto-advance off, only as far as an [`advance`]
+//!    under way lets it.
 //!
 //! # Invariants
 //!
@@ -35,6 +37,7 @@
 
 mod clock;
 mod context;
+mod control;
 mod interval;
 mod queue;
 mod sleep;
@@ -42,6 +45,7 @@ mod timeout;
 
 pub use clock::Clock;
 pub use context::{now, system_time, try_now, EnterGuard};
+pub use control::{advance, auto_advance, set_auto_advance, Advance, IdleStep, STALL_GRACE};
 pub use interval::{interval, interval_at, Interval};
 pub use queue::{TimerQueue, TimerStats};
 pub use sleep::{sleep, sleep_until, Sleep};

@@ -58,6 +58,7 @@ use std::task::Waker;
 use std::time::Instant;
 
 use crate::clock::HORIZON;
+use crate::control::Advances;
 use crate::{context, Clock};
 
 mod storage;
@@ -101,6 +102,8 @@ pub struct TimerQueue {
     /// then has left the queue, fired or cancelled.
     fired_through: Cell<Instant>,
     stats: Cell<TimerStats>,
+    /// The [`advance`](crate::advance)s waiting for this queue's virtual clock.
+    pub(crate) advances: Advances,
 }
 
 /// Plain counters kept by a [`TimerQueue`], for tests, traces and benches.
@@ -152,6 +155,7 @@ impl TimerQueue {
             // be due before its first poll.
             fired_through: Cell::new(origin),
             stats: Cell::new(TimerStats::default()),
+            advances: Advances::default(),
         })
     }
 

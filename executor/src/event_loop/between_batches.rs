@@ -5,7 +5,9 @@
 //! Each step is checked inline and done out of line: most ticks of a busy loop have none
 //! of this to do, and then the checks cost a few loads.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use looplet_timer::IdleStep;
 
 use super::{bump, Core, Enqueued};
 use crate::prefetch;
@@ -117,30 +119,43 @@ impl Core {
     }
 
     /// Blocks until there is work: the next timer deadline, a remote wake, or (with an I/O
-    /// driver) an I/O event. On a virtual clock a pending deadline is reached at once by
-    /// moving the clock, after a look at the I/O that is ready now.
+    /// driver) an I/O event. On a virtual clock the timer queue decides the step (see
+    /// `looplet_timer::IdleStep`): a pending deadline or `advance` target is reached at
+    /// once by moving the clock, after a look at the I/O that is ready now; with
+    /// auto-advance off and only timers pending, the loop waits for a real wake for a
+    /// while and then tells the queue it stalled.
     pub(super) fn park(&self) {
         self.release_burst_memory();
-        let deadline = self.timers.next_deadline();
         let clock = self.timers.clock();
-        if clock.is_virtual() {
-            if let Some(deadline) = deadline {
-                // Ready I/O comes before virtual time moves: a test's sockets are served
-                // at the instant they become ready, not after the next sleep ends.
-                if self.wait_on_driver(Some(Duration::ZERO)) && !self.is_idle() {
+        let (timeout, stall) = if clock.is_virtual() {
+            match self.timers.idle_step() {
+                IdleStep::Jump(to) => {
+                    // Ready I/O comes before virtual time moves: a test's sockets are served
+                    // at the instant they become ready, not after the next sleep ends.
+                    if self.wait_on_driver(Some(Duration::ZERO)) && !self.is_idle() {
+                        return;
+                    }
+                    self.trace
+                        .parked(self, Some(to.saturating_duration_since(clock.now())));
+                    self.timers.jump_to(to);
                     return;
                 }
-                self.trace.parked(self, Some(deadline - clock.now()));
-                clock.advance_to(deadline);
-                return;
+                IdleStep::Stall(grace) => (
+                    Some(grace),
+                    Some((Instant::now(), grace, self.outside_events())),
+                ),
+                IdleStep::Wait => (None, None),
             }
-        }
+        } else {
+            let deadline = self.timers.next_deadline();
+            let timeout = deadline.map(|deadline| deadline.saturating_duration_since(clock.now()));
+            (timeout, None)
+        };
         if !self.remote.prepare_park() {
             self.remote.unparked();
             return;
         }
         bump(&self.counters.parks);
-        let timeout = deadline.map(|deadline| deadline.saturating_duration_since(clock.now()));
         if timeout != Some(Duration::ZERO) {
             self.trace.parked(self, timeout);
         }
@@ -152,6 +167,20 @@ impl Core {
             }
         }
         self.remote.unparked();
+        if let Some((since, grace, seen)) = stall {
+            if self.outside_events() == seen && since.elapsed() >= grace {
+                self.timers.stalled();
+            }
+        }
+    }
+
+    /// Counts of what can end a park from outside the loop: remote wakes, jobs, I/O events.
+    fn outside_events(&self) -> (u64, u64, u64) {
+        (
+            self.remote.woken_pushed(),
+            self.remote.jobs_pushed(),
+            self.counters.io_events.get(),
+        )
     }
 
     /// Parks on the I/O driver, if the loop has one, counting and tracing the events it
