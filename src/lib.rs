@@ -73,7 +73,8 @@ pub use looplet_executor::{
 pub use looplet_macros::{main, test};
 pub use looplet_taskgroup::{
     AnyValue, BoxError, ChildBuilder, ChildTask, ChildValue, CreateTaskError, GroupError,
-    GroupState, JoinAll, JoinNext, Scope, TaskGroup, TaskSet, UseCreateFallible,
+    GroupState, JoinAll, JoinNext, Scope, Start, StartError, Started, TaskGroup, TaskSet,
+    UseCreateFallible,
 };
 pub use looplet_timer::{
     advance, auto_advance, interval, interval_at, now, set_auto_advance, sleep, sleep_until,
