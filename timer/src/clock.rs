@@ -18,6 +18,17 @@
 //! Linux), which no real clock reaches. A virtual clock can be moved there — by a
 //! `sleep(Duration::MAX)` left alone on a virtual loop — and then stays there, since no
 //! later instant exists.
+//!
+//! # Wall-clock time on a virtual clock
+//!
+//! [`Clock::system_time`] is the wall time at the clock's origin plus the time it has
+//! moved since. For a real clock the origin's wall time is the real one. A virtual clock
+//! carries on from where this thread's earlier virtual clocks got to: each records, per
+//! thread, the latest wall time it reached, and a new one starts at that time or the real
+//! one, whichever is later. So a program that runs several virtual loops one after
+//! another (the tutorial's levels under `LOOPLET_CLOCK=virtual`) prints increasing times,
+//! as it would on the real clock. The record is per thread, not per process, so tests —
+//! each on its own thread — do not move each other's wall clocks.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant, SystemTime};
@@ -102,7 +113,7 @@ impl Clock {
                 auto_advance: Cell::new(true),
             },
             origin,
-            origin_system: SystemTime::now(),
+            origin_system: virtual_wall_origin(),
         }
     }
 
@@ -157,7 +168,8 @@ impl Clock {
 
     /// The wall-clock time that corresponds to [`now`](Clock::now): on a virtual clock it
     /// advances with virtual time, so a program that prints timestamps reads the same on
-    /// both clocks.
+    /// both clocks. A new virtual clock starts where this thread's earlier virtual clocks
+    /// got to, if that is later than the real time (see the module docs).
     ///
     /// # Examples
     ///
@@ -172,7 +184,11 @@ impl Clock {
     /// assert_eq!(elapsed, Duration::from_secs(90));
     /// ```
     pub fn system_time(&self) -> SystemTime {
-        saturating(self.origin_system, self.now() - self.origin, |at, by| {
+        self.system_time_at(self.now())
+    }
+
+    fn system_time_at(&self, instant: Instant) -> SystemTime {
+        saturating(self.origin_system, instant - self.origin, |at, by| {
             at.checked_add(by)
         })
     }
@@ -210,6 +226,7 @@ impl Clock {
         if let Kind::Virtual { now, .. } = &self.kind {
             if instant > now.get() {
                 now.set(instant);
+                record_virtual_wall(self.system_time_at(instant));
             }
         }
     }
@@ -281,6 +298,28 @@ impl Clock {
             Kind::Virtual { auto_advance, .. } => auto_advance.set(on),
         }
     }
+}
+
+thread_local! {
+    /// The latest wall time a virtual clock on this thread has reached; see the module
+    /// docs. No drop glue, so it is usable during thread exit too.
+    static VIRTUAL_WALL: Cell<Option<SystemTime>> = const { Cell::new(None) };
+}
+
+/// The wall time a new virtual clock starts at: the real one, or where this thread's
+/// earlier virtual clocks got to, whichever is later.
+fn virtual_wall_origin() -> SystemTime {
+    let real = SystemTime::now();
+    let reached = VIRTUAL_WALL.try_with(Cell::get).ok().flatten();
+    reached.map_or(real, |reached| reached.max(real))
+}
+
+fn record_virtual_wall(wall: SystemTime) {
+    let _ = VIRTUAL_WALL.try_with(|reached| {
+        if reached.get().is_none_or(|reached| wall > reached) {
+            reached.set(Some(wall));
+        }
+    });
 }
 
 /// The panic of a clock control called on a real clock.
