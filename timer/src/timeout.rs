@@ -9,6 +9,11 @@
 //! expired timeout polls its body it raises a thread-local count, and an expired inner
 //! timeout that sees the count above zero stays pending instead of reporting — its enclosing
 //! timeout then returns `Elapsed` in the same poll.
+//!
+//! A `Timeout` is also asyncio's timeout handle: [`Timeout::when`], [`Timeout::reschedule`]
+//! and [`Timeout::expired`]. It is `Unpin` (the body is boxed, the sleep is plain data), so
+//! code awaiting it through `&mut` can reschedule it between polls. Once it has returned it
+//! remembers whether its deadline had passed, and refuses another poll or a reschedule.
 
 use std::cell::Cell;
 use std::error::Error;
@@ -65,6 +70,7 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     Timeout {
         future: Box::pin(future),
         sleep,
+        end: End::Running,
     }
 }
 
@@ -97,15 +103,30 @@ pub fn timeout_at<F: Future>(deadline: Instant, future: F) -> Timeout<F> {
     Timeout {
         future: Box::pin(future),
         sleep: sleep_until(deadline),
+        end: End::Running,
     }
 }
 
-/// The future returned by [`timeout`] and [`timeout_at`].
+/// The future returned by [`timeout`] and [`timeout_at`], and the handle asyncio's
+/// `asyncio.timeout()` context manager gives: [`when`](Timeout::when),
+/// [`reschedule`](Timeout::reschedule), [`expired`](Timeout::expired).
+///
+/// A `Timeout` is `Unpin`, so it can be awaited through `&mut` and looked at or
+/// rescheduled between polls — say, to push a deadline back whenever a slow download
+/// shows progress.
 #[must_use = "a Timeout does nothing unless awaited"]
 #[derive(Debug)]
 pub struct Timeout<F> {
     future: Pin<Box<F>>,
     sleep: Sleep,
+    end: End,
+}
+
+/// Whether a timeout has returned, and whether its deadline had passed when it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Running,
+    Finished { expired: bool },
 }
 
 impl<F> Timeout<F> {
@@ -114,6 +135,81 @@ impl<F> Timeout<F> {
     pub fn deadline(&self) -> Instant {
         self.sleep.deadline()
     }
+
+    /// The deadline, asyncio's name for it: the same as [`deadline`](Timeout::deadline).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// looplet::Runner::builder().virtual_clock(true).build().run(async {
+    ///     let guarded = looplet::timeout(Duration::from_secs(3), async { 7 });
+    ///     assert_eq!(guarded.when(), looplet::now() + Duration::from_secs(3));
+    ///     assert_eq!(guarded.await, Ok(7));
+    /// });
+    /// ```
+    pub fn when(&self) -> Instant {
+        self.deadline()
+    }
+
+    /// Moves the deadline to `deadline`, earlier or later, as asyncio's
+    /// `Timeout.reschedule` does. The body keeps running; the new deadline counts from the
+    /// next poll, and one already past fires then, at the body's next suspension. (asyncio's
+    /// `reschedule(None)`, no deadline at all, is a deadline too far to reach:
+    /// `now() + Duration::MAX` saturates and never fires.)
+    ///
+    /// # Panics
+    ///
+    /// Panics when the timeout has already returned: it has no deadline left to move.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// looplet::Runner::builder().virtual_clock(true).build().run(async {
+    ///     let slow = looplet::sleep(Duration::from_secs(3));
+    ///     let mut guarded = looplet::timeout(Duration::from_secs(1), slow);
+    ///     guarded.reschedule(looplet::now() + Duration::from_secs(5)); // more time
+    ///     assert!((&mut guarded).await.is_ok());
+    ///     assert!(!guarded.expired());
+    /// });
+    /// ```
+    #[track_caller]
+    pub fn reschedule(&mut self, deadline: Instant) {
+        assert!(
+            self.end == End::Running,
+            "Timeout::reschedule on a timeout that has already returned: it has no \
+             deadline left to move; start a new looplet::timeout_at(deadline, future)"
+        );
+        self.sleep.reset(deadline);
+    }
+
+    /// Whether the deadline has been reached: once the timeout has returned, whether its
+    /// deadline had passed by then (true for every `Elapsed`); before, whether it has passed
+    /// on the current loop's clock, so that the next poll reports `Elapsed` unless the body
+    /// finishes in it. asyncio's `Timeout.expired`.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::future::pending;
+    /// use std::time::Duration;
+    ///
+    /// looplet::Runner::builder().virtual_clock(true).build().run(async {
+    ///     let mut stuck = looplet::timeout(Duration::from_secs(1), pending::<()>());
+    ///     assert!(!stuck.expired());
+    ///     assert!((&mut stuck).await.is_err());
+    ///     assert!(stuck.expired());
+    /// });
+    /// ```
+    pub fn expired(&self) -> bool {
+        match self.end {
+            End::Finished { expired } => expired,
+            End::Running => self.sleep.is_elapsed(),
+        }
+    }
 }
 
 impl<F: Future> Future for Timeout<F> {
@@ -121,6 +217,11 @@ impl<F: Future> Future for Timeout<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.get_mut();
+        assert!(
+            this.end == End::Running,
+            "a looplet Timeout polled again after it returned; await it once (or through \
+             `&mut` until it returns)"
+        );
         // A fresh clock reading on every poll, unlike `Sleep`, which judges by the last one:
         // a deadline already past must fire at the body's first suspension, and with nested
         // timeouts an outer one must judge by a reading no older than its inner ones', or
@@ -138,6 +239,7 @@ impl<F: Future> Future for Timeout<F> {
             this.future.as_mut().poll(cx)
         };
         if let Poll::Ready(output) = body {
+            this.end = End::Finished { expired };
             return Poll::Ready(Ok(output));
         }
         if expired || Pin::new(&mut this.sleep).poll(cx).is_ready() {
@@ -145,6 +247,7 @@ impl<F: Future> Future for Timeout<F> {
                 // An enclosing timeout has expired too; it reports, in this same poll.
                 return Poll::Pending;
             }
+            this.end = End::Finished { expired: true };
             return Poll::Ready(Err(Elapsed {
                 deadline: this.deadline(),
             }));
