@@ -198,11 +198,16 @@ impl Remote {
         self.jobs.pop()
     }
 
-    /// Called by the loop right before it parks; returns whether it may park (nothing came
-    /// in since it last looked). See the module docs for why the order matters.
-    pub(crate) fn prepare_park(&self) -> bool {
+    /// Called by the loop right before it parks, with how many wakes and jobs it has taken;
+    /// returns whether it may park (nothing was counted in since it last looked). See the
+    /// module docs for why the order matters.
+    ///
+    /// It compares counts, not the queues: an item pushed but not counted yet is the
+    /// pusher's to announce (it bumps the count and then notifies, which ends this park),
+    /// so the loop parks instead of spinning until the count catches up.
+    pub(crate) fn prepare_park(&self, woken_taken: u64, jobs_taken: u64) -> bool {
         self.notified.swap(false, Ordering::SeqCst);
-        self.woken.is_empty() && self.jobs.is_empty()
+        self.woken_pushed() == woken_taken && self.jobs_pushed() == jobs_taken
     }
 
     /// Called by the loop after it wakes up.
@@ -313,12 +318,12 @@ mod loom_tests {
 
         /// `Core::park` with no timer pending.
         fn park(&self) {
-            if !self.remote.prepare_park() {
+            if !self
+                .remote
+                .prepare_park(self.taken_woken.get(), self.taken_jobs.get())
+            {
+                // Something was counted in: the loop goes round its tick again at once.
                 self.remote.unparked();
-                // The loop goes round its tick again at once. While a pusher sits between
-                // its push and its count, the loop spins through here; `yield_now` lets
-                // loom run the pusher rather than explore an endless spin.
-                thread::yield_now();
                 return;
             }
             self.remote.thread.park();

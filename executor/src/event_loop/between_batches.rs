@@ -151,7 +151,9 @@ impl Core {
             let timeout = deadline.map(|deadline| deadline.saturating_duration_since(clock.now()));
             (timeout, None)
         };
-        if !self.remote.prepare_park() {
+        let (woken_taken, jobs_taken) =
+            (self.remote_taken.woken.get(), self.remote_taken.jobs.get());
+        if !self.remote.prepare_park(woken_taken, jobs_taken) {
             self.remote.unparked();
             return;
         }
