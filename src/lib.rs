@@ -78,7 +78,8 @@ pub use looplet_taskgroup::{
 };
 pub use looplet_timer::{
     advance, auto_advance, interval, interval_at, now, set_auto_advance, sleep, sleep_until,
-    system_time, timeout, timeout_at, try_now, Advance, Clock, Elapsed, Interval, Sleep, Timeout,
+    system_time, timeout, timeout_at, try_now, Advance, Clock, Elapsed, Interval,
+    MissedTickBehavior, Sleep, Timeout,
 };
 
 /// Sockets on the loop's own reactor (TCP, UDP, Unix-domain), from `looplet-io`.

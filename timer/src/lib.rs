@@ -46,7 +46,7 @@ mod timeout;
 pub use clock::Clock;
 pub use context::{now, system_time, try_now, EnterGuard};
 pub use control::{advance, auto_advance, set_auto_advance, Advance, IdleStep, STALL_GRACE};
-pub use interval::{interval, interval_at, Interval};
+pub use interval::{interval, interval_at, Interval, MissedTickBehavior};
 pub use queue::{TimerQueue, TimerStats};
 pub use sleep::{sleep, sleep_until, Sleep};
 pub use timeout::{timeout, timeout_at, Elapsed, Timeout};
