@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use std::future::pending;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::thread::LocalKey;
 use std::time::Duration;
 
 use looplet_executor::{create_task, Runner};
@@ -61,12 +62,15 @@ thread_local! {
     static CONST_RUNNER: RefCell<Option<Runner>> = const { RefCell::new(None) };
 }
 
-#[test]
-fn a_runner_in_a_lazy_thread_local_is_closed_at_thread_exit_and_drops_its_tasks() {
+/// Keeps a runner with tasks left in it in `slot` on a new thread, lets the thread exit,
+/// and returns how many of the tasks' futures were dropped.
+fn futures_dropped_when_a_thread_exits_with_its_runner_in(
+    slot: &'static LocalKey<RefCell<Option<Runner>>>,
+) -> usize {
     let dropped = Arc::new(AtomicUsize::new(0));
     let counter = dropped.clone();
     std::thread::spawn(move || {
-        LAZY_RUNNER.with(|slot| {
+        slot.with(|slot| {
             let mut runner = Runner::new();
             leave_tasks_behind(&mut runner, &counter);
             *slot.borrow_mut() = Some(runner);
@@ -74,30 +78,22 @@ fn a_runner_in_a_lazy_thread_local_is_closed_at_thread_exit_and_drops_its_tasks(
     })
     .join()
     .expect("the thread exits cleanly");
+    dropped.load(Ordering::SeqCst)
+}
+
+#[test]
+fn a_runner_in_a_lazy_thread_local_is_closed_at_thread_exit_and_drops_its_tasks() {
     assert_eq!(
-        dropped.load(Ordering::SeqCst),
-        3,
-        "every task's future dropped"
+        futures_dropped_when_a_thread_exits_with_its_runner_in(&LAZY_RUNNER),
+        3
     );
 }
 
 #[test]
 fn a_runner_in_a_const_thread_local_is_closed_at_thread_exit_and_drops_its_tasks() {
-    let dropped = Arc::new(AtomicUsize::new(0));
-    let counter = dropped.clone();
-    std::thread::spawn(move || {
-        CONST_RUNNER.with(|slot| {
-            let mut runner = Runner::new();
-            leave_tasks_behind(&mut runner, &counter);
-            *slot.borrow_mut() = Some(runner);
-        });
-    })
-    .join()
-    .expect("the thread exits cleanly");
     assert_eq!(
-        dropped.load(Ordering::SeqCst),
-        3,
-        "every task's future dropped"
+        futures_dropped_when_a_thread_exits_with_its_runner_in(&CONST_RUNNER),
+        3
     );
 }
 
