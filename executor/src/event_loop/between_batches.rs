@@ -11,7 +11,7 @@ use looplet_timer::IdleStep;
 
 use super::{bump, Core, Enqueued};
 use crate::prefetch;
-use crate::task::{TaskId, PREFIX_BYTES, RETAINED_BYTES};
+use crate::task::{PREFIX_BYTES, RETAINED_BYTES};
 
 impl Core {
     // The three steps between batches are checked inline, and their work kept out of line:
@@ -81,9 +81,8 @@ impl Core {
                 break;
             };
             bump(&self.remote_taken.woken);
-            self.left_remote_queue(id);
             // Nothing is borrowed between ticks, so `Busy` cannot happen here.
-            if self.enqueue(id) == Enqueued::Queued {
+            if self.enqueue(id, true) == Enqueued::Queued {
                 bump(&self.counters.remote_wakes);
                 self.trace.task_woken(self, id, true);
             }
@@ -95,22 +94,6 @@ impl Core {
             };
             bump(&self.remote_taken.jobs);
             job();
-        }
-    }
-
-    /// Clears the remote-queued flag of task `id`, just popped from the remote queue, so
-    /// that its next remote wake queues it again (see [`crate::remote`]). A task that is
-    /// gone has no flag that matters.
-    fn left_remote_queue(&self, id: TaskId) {
-        if id == TaskId::MAIN {
-            self.remote.main_left_queue();
-            return;
-        }
-        let sched = self.sched.borrow();
-        if let Some(task) = sched.tasks.get(id.slot) {
-            if task.waker_target().id() == id {
-                task.waker_target().left_remote_queue();
-            }
         }
     }
 

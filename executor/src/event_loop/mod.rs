@@ -281,8 +281,15 @@ impl Core {
 
     /// Puts task `id` in the ready queue if it is live and not queued yet, and says what
     /// happened; the callers count and trace the wake, each for its own path.
-    fn enqueue(&self, id: TaskId) -> Enqueued {
+    ///
+    /// `from_remote` says the id was just popped from the remote queue: its task's
+    /// remote-queued flag is cleared in the same lookup (see [`crate::remote`]), before the
+    /// task is polled again, so that its next remote wake queues it again.
+    fn enqueue(&self, id: TaskId, from_remote: bool) -> Enqueued {
         if id == TaskId::MAIN {
+            if from_remote {
+                self.remote.main_left_queue();
+            }
             if self.main_queued.get() {
                 return Enqueued::Nothing;
             }
@@ -297,21 +304,29 @@ impl Core {
             return Enqueued::Busy;
         };
         let Scheduler { tasks, ready } = &mut *sched;
-        match tasks.get(id.slot) {
-            Some(task) if task.waker_target().id() == id && !task.header().queued.get() => {
-                task.header().queued.set(true);
-                ready.push_back(ReadyEntry::holding(task.clone()));
-                Enqueued::Queued
-            }
-            _ => Enqueued::Nothing,
+        // A task that is gone (a stale id) has no flag that matters.
+        let Some(task) = tasks
+            .get(id.slot)
+            .filter(|task| task.waker_target().id() == id)
+        else {
+            return Enqueued::Nothing;
+        };
+        if from_remote {
+            task.waker_target().left_remote_queue();
         }
+        if task.header().queued.get() {
+            return Enqueued::Nothing;
+        }
+        task.header().queued.set(true);
+        ready.push_back(ReadyEntry::holding(task.clone()));
+        Enqueued::Queued
     }
 
     /// The local wake path: queues task `id` if it is live and not queued yet. Returns
     /// `false` only when the loop's state is borrowed right now (the caller then takes the
     /// remote path).
     pub(crate) fn schedule_local(&self, id: TaskId) -> bool {
-        match self.enqueue(id) {
+        match self.enqueue(id, false) {
             Enqueued::Queued => {
                 bump(&self.counters.local_wakes);
                 self.trace.task_woken(self, id, false);
@@ -452,7 +467,7 @@ impl Core {
         let mut future = pin!(future);
         let main_waker = MainWaker::new_waker(&self.remote);
         self.drain_remote();
-        let _ = self.enqueue(TaskId::MAIN);
+        let _ = self.enqueue(TaskId::MAIN, false);
         loop {
             // One batch: only what was ready when it began (see "Fairness" above). The main
             // future takes its turn in the batch like any task, but only `block_on` owns it.
