@@ -33,18 +33,19 @@
 use std::cell::Cell;
 use std::time::{Duration, Instant, SystemTime};
 
-/// A clock for one event loop.
+/// A clock for one event loop: the one `looplet::Runner::clock` returns, real or virtual.
 ///
 /// # Examples
 ///
 /// ```
 /// use std::time::Duration;
-/// use looplet_timer::Clock;
 ///
-/// let clock = Clock::new_virtual();
+/// let mut runner = looplet::Runner::builder().virtual_clock(true).build();
+/// let clock: &looplet::Clock = runner.clock();
+/// assert!(clock.is_virtual());
 /// let start = clock.now();
-/// clock.advance_to(start + Duration::from_secs(3));
-/// assert_eq!(clock.now() - start, Duration::from_secs(3));
+/// runner.run(looplet::sleep(Duration::from_secs(3)));
+/// assert_eq!(runner.clock().now() - start, Duration::from_secs(3)); // at once
 /// ```
 #[derive(Debug)]
 pub struct Clock {
@@ -73,7 +74,7 @@ impl Clock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use looplet_timer::Clock;
+    /// use looplet::Clock;
     ///
     /// let clock = Clock::new_real();
     /// let start = clock.now();
@@ -97,7 +98,7 @@ impl Clock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use looplet_timer::Clock;
+    /// use looplet::Clock;
     ///
     /// let clock = Clock::new_virtual();
     /// let start = clock.now();
@@ -122,7 +123,7 @@ impl Clock {
     /// # Examples
     ///
     /// ```
-    /// use looplet_timer::Clock;
+    /// use looplet::Clock;
     ///
     /// assert!(Clock::new_virtual().is_virtual());
     /// assert!(!Clock::new_real().is_virtual());
@@ -137,7 +138,7 @@ impl Clock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use looplet_timer::Clock;
+    /// use looplet::Clock;
     ///
     /// let clock = Clock::new_virtual();
     /// let deadline = clock.now() + Duration::from_secs(1);
@@ -175,12 +176,11 @@ impl Clock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use looplet_timer::Clock;
     ///
-    /// let clock = Clock::new_virtual();
-    /// let before = clock.system_time();
-    /// clock.advance(Duration::from_secs(90));
-    /// let elapsed = clock.system_time().duration_since(before).unwrap();
+    /// let mut runner = looplet::Runner::builder().virtual_clock(true).build();
+    /// let before = runner.clock().system_time();
+    /// runner.run(looplet::sleep(Duration::from_secs(90)));
+    /// let elapsed = runner.clock().system_time().duration_since(before).unwrap();
     /// assert_eq!(elapsed, Duration::from_secs(90));
     /// ```
     pub fn system_time(&self) -> SystemTime {
@@ -214,7 +214,7 @@ impl Clock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use looplet_timer::Clock;
+    /// use looplet::Clock;
     ///
     /// let clock = Clock::new_virtual();
     /// let start = clock.now();
@@ -237,7 +237,7 @@ impl Clock {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use looplet_timer::Clock;
+    /// use looplet::Clock;
     ///
     /// let clock = Clock::new_virtual();
     /// let start = clock.now();
@@ -258,7 +258,7 @@ impl Clock {
     /// # Examples
     ///
     /// ```
-    /// use looplet_timer::Clock;
+    /// use looplet::Clock;
     ///
     /// let clock = Clock::new_virtual();
     /// assert!(clock.auto_advance());
@@ -285,11 +285,16 @@ impl Clock {
     /// # Examples
     ///
     /// ```
-    /// use looplet_timer::Clock;
+    /// use std::time::Duration;
     ///
-    /// let clock = Clock::new_virtual();
-    /// clock.set_auto_advance(false);
-    /// assert!(!clock.auto_advance());
+    /// let mut runner = looplet::Runner::builder().virtual_clock(true).build();
+    /// runner.clock().set_auto_advance(false); // before the run: the loop starts stopped
+    /// let start = runner.clock().now();
+    /// runner.run(async {
+    ///     assert!(!looplet::auto_advance());
+    ///     looplet::advance(Duration::from_millis(400)).await; // the only way time moves
+    /// });
+    /// assert_eq!(runner.clock().now() - start, Duration::from_millis(400));
     /// ```
     #[track_caller]
     pub fn set_auto_advance(&self, on: bool) {

@@ -103,13 +103,12 @@ pub(crate) fn expect_current<R>(what: &str, f: impl FnOnce(&Rc<TimerQueue>) -> R
 ///
 /// ```
 /// use std::time::Duration;
-/// use looplet_timer::{Clock, TimerQueue};
 ///
-/// let queue = TimerQueue::new(Clock::new_virtual());
-/// let _entered = queue.enter();
-/// let start = looplet_timer::now();
-/// queue.clock().advance(Duration::from_millis(5));
-/// assert_eq!(looplet_timer::now() - start, Duration::from_millis(5));
+/// looplet::Runner::builder().virtual_clock(true).build().run(async {
+///     let start = looplet::now();
+///     looplet::sleep(Duration::from_millis(5)).await;
+///     assert_eq!(looplet::now() - start, Duration::from_millis(5));
+/// });
 /// ```
 #[track_caller]
 pub fn now() -> Instant {
@@ -121,19 +120,19 @@ pub fn now() -> Instant {
 /// # Examples
 ///
 /// ```
-/// use looplet_timer::{Clock, TimerQueue};
-///
-/// assert!(looplet_timer::try_now().is_none()); // no loop here
-/// let queue = TimerQueue::new(Clock::new_virtual());
-/// let _entered = queue.enter();
-/// assert!(looplet_timer::try_now().is_some());
+/// assert!(looplet::try_now().is_none()); // no loop here
+/// looplet::run(async {
+///     assert!(looplet::try_now().is_some());
+/// });
 /// ```
 pub fn try_now() -> Option<Instant> {
     with_current(|queue| queue.now())
 }
 
 /// The wall-clock time on the current loop's clock: on a virtual clock it moves with
-/// virtual time, so programs that print timestamps read the same on both clocks.
+/// virtual time, so programs that print timestamps read the same on both clocks; a new
+/// virtual clock carries on from where this thread's earlier ones got to (see
+/// [`Clock::system_time`](crate::Clock::system_time)).
 ///
 /// # Panics
 ///
@@ -143,14 +142,14 @@ pub fn try_now() -> Option<Instant> {
 ///
 /// ```
 /// use std::time::Duration;
-/// use looplet_timer::{Clock, TimerQueue};
 ///
-/// let queue = TimerQueue::new(Clock::new_virtual());
-/// let _entered = queue.enter();
-/// let before = looplet_timer::system_time();
-/// queue.clock().advance(Duration::from_secs(60));
-/// let after = looplet_timer::system_time();
-/// assert_eq!(after.duration_since(before).unwrap(), Duration::from_secs(60));
+/// // An hour-long program, printing wall-clock times as it goes, in no real time.
+/// looplet::Runner::builder().virtual_clock(true).build().run(async {
+///     let started = looplet::system_time();
+///     looplet::sleep(Duration::from_secs(3600)).await;
+///     let finished = looplet::system_time();
+///     assert_eq!(finished.duration_since(started).unwrap(), Duration::from_secs(3600));
+/// });
 /// ```
 #[track_caller]
 pub fn system_time() -> std::time::SystemTime {

@@ -5,6 +5,24 @@
 //! [`TimerQueue`] for the next deadline and for the wakers that are due. The executor
 //! (`looplet-executor`) does that once per tick; a test can do it by hand.
 //!
+//! Programs use these timers through the `looplet` facade, on the loop it runs:
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! // The virtual clock: the loop jumps over waits, so this takes no real time.
+//! looplet::Runner::builder().virtual_clock(true).build().run(async {
+//!     let start = looplet::now();
+//!     let slow = looplet::sleep(Duration::from_secs(5));
+//!     assert!(looplet::timeout(Duration::from_secs(1), slow).await.is_err());
+//!     let mut ticks = looplet::interval(Duration::from_millis(250));
+//!     for _ in 0..3 {
+//!         ticks.tick().await; // at 1 s (at once), 1.25 s, 1.5 s
+//!     }
+//!     assert_eq!(looplet::now() - start, Duration::from_millis(1500));
+//! });
+//! ```
+//!
 //! # How it fits together
 //!
 //! 1. The loop owns an `Rc<TimerQueue>` and [`enter`](TimerQueue::enter)s it while it runs,

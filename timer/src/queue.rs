@@ -106,7 +106,21 @@ pub struct TimerQueue {
     pub(crate) advances: Advances,
 }
 
-/// Plain counters kept by a [`TimerQueue`], for tests, traces and benches.
+/// Plain counters kept by a [`TimerQueue`], for tests, traces and benches; a program
+/// reads its loop's as `looplet::stats().timers`.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// looplet::Runner::builder().virtual_clock(true).build().run(async {
+///     looplet::sleep(Duration::from_secs(1)).await;
+///     drop(looplet::sleep(Duration::from_secs(1))); // never polled: never set
+///     let timers: looplet::TimerStats = looplet::stats().timers;
+///     assert_eq!((timers.set, timers.fired, timers.live), (1, 1, 0));
+/// });
+/// ```
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct TimerStats {

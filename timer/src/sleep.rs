@@ -65,22 +65,39 @@ use crate::TimerQueue;
 /// # Examples
 ///
 /// ```
-/// use std::future::Future;
-/// use std::pin::pin;
-/// use std::task::{Context, Waker};
 /// use std::time::Duration;
-/// use looplet_timer::{Clock, TimerQueue};
 ///
-/// let mut sleep = pin!(looplet_timer::sleep(Duration::from_secs(1))); // no loop yet: fine
-/// let queue = TimerQueue::new(Clock::new_virtual());
-/// let _entered = queue.enter(); // what a running loop does
-/// let mut cx = Context::from_waker(Waker::noop());
-/// assert!(sleep.as_mut().poll(&mut cx).is_pending()); // the deadline is fixed here
-/// assert_eq!(sleep.deadline(), looplet_timer::now() + Duration::from_secs(1));
+/// async fn say_after(delay: Duration, what: &str) {
+///     looplet::sleep(delay).await;
+///     println!("{what}");
+/// }
 ///
-/// let mut zero = pin!(looplet_timer::sleep(Duration::ZERO));
-/// assert!(zero.as_mut().poll(&mut cx).is_pending()); // yields once…
-/// assert!(zero.as_mut().poll(&mut cx).is_ready()); // …then completes
+/// // On the virtual clock the second passes at once; on the real one it takes a second.
+/// let mut runner = looplet::Runner::builder().virtual_clock(true).build();
+/// let start = runner.clock().now();
+/// runner.run(say_after(Duration::from_secs(1), "hello"));
+/// assert_eq!(runner.clock().now() - start, Duration::from_secs(1));
+///
+/// // Made before any loop runs, it counts from its first poll.
+/// let later = looplet::sleep(Duration::from_secs(2));
+/// runner.run(later);
+/// assert_eq!(runner.clock().now() - start, Duration::from_secs(3));
+/// ```
+///
+/// A zero sleep lets every other ready task run first:
+///
+/// ```
+/// use std::cell::Cell;
+/// use std::rc::Rc;
+/// use std::time::Duration;
+///
+/// looplet::run(async {
+///     let ran = Rc::new(Cell::new(false));
+///     let flag = Rc::clone(&ran);
+///     let _task = looplet::create_task(async move { flag.set(true) });
+///     looplet::sleep(Duration::ZERO).await; // asyncio.sleep(0)
+///     assert!(ran.get());
+/// });
 /// ```
 ///
 /// # Panics
@@ -108,12 +125,13 @@ pub fn sleep(duration: Duration) -> Sleep {
 ///
 /// ```
 /// use std::time::Duration;
-/// use looplet_timer::{Clock, TimerQueue};
 ///
-/// let queue = TimerQueue::new(Clock::new_virtual());
-/// let _entered = queue.enter();
-/// let at = looplet_timer::now() + Duration::from_secs(2);
-/// assert_eq!(looplet_timer::sleep_until(at).deadline(), at);
+/// looplet::Runner::builder().virtual_clock(true).build().run(async {
+///     let at = looplet::now() + Duration::from_secs(2);
+///     looplet::sleep_until(at).await;
+///     assert_eq!(looplet::now(), at);
+///     looplet::sleep_until(at).await; // already past: completes at once
+/// });
 /// ```
 ///
 /// # Panics
@@ -132,6 +150,21 @@ pub fn sleep_until(deadline: Instant) -> Sleep {
 }
 
 /// The future returned by [`sleep`] and [`sleep_until`].
+///
+/// It is plain data and `Send`: it may be made on any thread and awaited on the loop.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let made_elsewhere = std::thread::spawn(|| looplet::sleep(Duration::from_secs(1)));
+/// let sleep: looplet::Sleep = made_elsewhere.join().unwrap();
+/// let mut runner = looplet::Runner::builder().virtual_clock(true).build();
+/// let start = runner.clock().now();
+/// runner.run(sleep);
+/// assert_eq!(runner.clock().now() - start, Duration::from_secs(1));
+/// ```
 ///
 /// # Panics
 ///
@@ -242,12 +275,11 @@ impl Sleep {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use looplet_timer::{Clock, TimerQueue};
     ///
-    /// let sleep = looplet_timer::sleep(Duration::from_secs(3)); // no loop: not fixed yet
-    /// let queue = TimerQueue::new(Clock::new_virtual());
-    /// let _entered = queue.enter();
-    /// assert_eq!(sleep.deadline() - looplet_timer::now(), Duration::from_secs(3));
+    /// looplet::Runner::builder().virtual_clock(true).build().run(async {
+    ///     let sleep = looplet::sleep(Duration::from_secs(3));
+    ///     assert_eq!(sleep.deadline(), looplet::now() + Duration::from_secs(3));
+    /// });
     /// ```
     pub fn deadline(&self) -> Instant {
         match self.deadline {
@@ -261,6 +293,19 @@ impl Sleep {
 
     /// Whether the deadline has been reached (as of the last poll, or now if a loop runs).
     /// A `sleep` made with no loop running has not, before its first poll.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// looplet::Runner::builder().virtual_clock(true).build().run(async {
+    ///     let short = looplet::sleep(Duration::from_secs(1));
+    ///     assert!(!short.is_elapsed());
+    ///     looplet::sleep(Duration::from_secs(2)).await;
+    ///     assert!(short.is_elapsed()); // without being polled
+    /// });
+    /// ```
     pub fn is_elapsed(&self) -> bool {
         match (self.state, self.deadline) {
             (State::Elapsed, _) => true,
@@ -281,13 +326,14 @@ impl Sleep {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use looplet_timer::{Clock, TimerQueue};
     ///
-    /// let queue = TimerQueue::new(Clock::new_virtual());
-    /// let _entered = queue.enter();
-    /// let mut sleep = looplet_timer::sleep(Duration::from_secs(1));
-    /// sleep.reset(looplet_timer::now() + Duration::from_secs(5));
-    /// assert_eq!(sleep.deadline() - looplet_timer::now(), Duration::from_secs(5));
+    /// looplet::Runner::builder().virtual_clock(true).build().run(async {
+    ///     let start = looplet::now();
+    ///     let mut sleep = looplet::sleep(Duration::from_secs(1));
+    ///     sleep.reset(start + Duration::from_secs(5));
+    ///     sleep.await;
+    ///     assert_eq!(looplet::now() - start, Duration::from_secs(5));
+    /// });
     /// ```
     pub fn reset(&mut self, deadline: Instant) {
         self.deregister();

@@ -49,21 +49,17 @@ thread_local! {
 /// # Examples
 ///
 /// ```
-/// use std::future::{pending, Future};
-/// use std::pin::pin;
-/// use std::task::{Context, Poll, Waker};
 /// use std::time::Duration;
-/// use looplet_timer::{timeout, Clock, TimerQueue};
+/// use looplet::{sleep, timeout};
 ///
-/// let queue = TimerQueue::new(Clock::new_virtual());
-/// let _entered = queue.enter();
-/// let mut cx = Context::from_waker(Waker::noop());
+/// looplet::Runner::builder().virtual_clock(true).build().run(async {
+///     let quick = timeout(Duration::from_secs(1), async { 7 });
+///     assert_eq!(quick.await, Ok(7));
 ///
-/// let mut quick = pin!(timeout(Duration::from_secs(1), async { 7 }));
-/// assert_eq!(quick.as_mut().poll(&mut cx), Poll::Ready(Ok(7)));
-///
-/// let mut stuck = pin!(timeout(Duration::ZERO, pending::<()>()));
-/// assert!(matches!(stuck.as_mut().poll(&mut cx), Poll::Ready(Err(_))));
+///     let slow = timeout(Duration::from_secs(1), sleep(Duration::from_secs(10)));
+///     let elapsed = slow.await.unwrap_err(); // cancelled after one (virtual) second
+///     assert_eq!(elapsed.to_string(), "deadline has elapsed before the future completed");
+/// });
 /// ```
 pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
     let sleep = Sleep::after(duration, false);
@@ -79,20 +75,18 @@ pub fn timeout<F: Future>(duration: Duration, future: F) -> Timeout<F> {
 /// # Examples
 ///
 /// ```
-/// use std::future::{pending, Future};
-/// use std::pin::pin;
-/// use std::task::{Context, Waker};
-/// use looplet_timer::{timeout_at, Clock, TimerQueue};
+/// use std::future::pending;
+/// use std::time::Duration;
 ///
-/// let queue = TimerQueue::new(Clock::new_virtual());
-/// let _entered = queue.enter();
-/// let deadline = looplet_timer::now(); // already due
-/// let mut stuck = pin!(timeout_at(deadline, pending::<()>()));
-/// let elapsed = match stuck.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-///     std::task::Poll::Ready(Err(elapsed)) => elapsed,
-///     _ => unreachable!("a past deadline fires at the body's first suspension"),
-/// };
-/// assert_eq!(elapsed.deadline(), deadline);
+/// looplet::Runner::builder().virtual_clock(true).build().run(async {
+///     // Several steps against one deadline, asyncio's `timeout_at(loop.time() + 5)`.
+///     let deadline = looplet::now() + Duration::from_secs(5);
+///     let first = looplet::timeout_at(deadline, looplet::sleep(Duration::from_secs(3)));
+///     assert!(first.await.is_ok());
+///     let second = looplet::timeout_at(deadline, pending::<()>());
+///     assert_eq!(second.await.unwrap_err().deadline(), deadline);
+///     assert_eq!(looplet::now(), deadline);
+/// });
 /// ```
 ///
 /// # Panics
@@ -274,8 +268,25 @@ impl Drop for ExpiredGuard {
 
 /// The error of a [`timeout`] whose time ran out before its body finished.
 ///
-/// Its `Display` reads "deadline has elapsed before the future completed"; see
-/// [`timeout_at`] for an example that gets one.
+/// Its `Display` reads "deadline has elapsed before the future completed". It is
+/// `Send + Sync + 'static` and implements `std::error::Error`, so `?` carries it into
+/// `Box<dyn Error + Send + Sync>` and the like.
+///
+/// # Examples
+///
+/// ```
+/// use std::error::Error;
+/// use std::future::pending;
+/// use std::time::Duration;
+///
+/// async fn fetch() -> Result<u32, Box<dyn Error + Send + Sync>> {
+///     let value = looplet::timeout(Duration::from_secs(2), pending::<u32>()).await?;
+///     Ok(value)
+/// }
+///
+/// let outcome = looplet::Runner::builder().virtual_clock(true).build().run(fetch());
+/// assert!(outcome.unwrap_err().is::<looplet::Elapsed>());
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Elapsed {
     deadline: Instant,
@@ -295,3 +306,9 @@ impl fmt::Display for Elapsed {
 }
 
 impl Error for Elapsed {}
+
+// `Elapsed` travels through `?` into any error box: checked here, not only promised.
+const _: () = {
+    const fn send_sync_static<T: Send + Sync + 'static>() {}
+    send_sync_static::<Elapsed>();
+};
