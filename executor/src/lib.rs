@@ -4,17 +4,22 @@
 //!
 //! 1. **Created.** [`create_task`] allocates one cell holding the task's header and future,
 //!    puts it in the loop's task table under a [`TaskId`] (slot + never-reused number), and
-//!    pushes the id onto the FIFO ready queue. The caller gets a [`Task<T>`] handle to the
-//!    same cell.
-//! 2. **Polled.** Each tick polls only the ids that were ready when the tick began, with a
-//!    borrowed waker that names the task's id. No loop state is borrowed during the poll.
-//! 3. **Woken.** The waker is `Send + Sync`. On the loop's own thread it pushes the id onto
+//!    pushes it onto the FIFO ready queue (an [eager](TaskBuilder::eager) task is polled at
+//!    once instead). The caller gets a [`Task<T>`] handle to the same cell.
+//! 2. **Polled.** Each tick polls only the tasks that were ready when the tick began (in
+//!    FIFO order, or in an order drawn from a [seed](Builder::seed)), with a borrowed waker
+//!    that points at the task's cell. No loop state is borrowed during the poll.
+//! 3. **Woken.** The waker is `Send + Sync`. On the loop's own thread it pushes the task onto
 //!    the ready queue directly; from any other thread it goes through a lock-free queue and
-//!    unparks the loop. A task is queued at most once however often it is woken.
-//! 4. **Idle.** With nothing ready the loop fires due timers, drains the remote queue, and
-//!    parks until the next timer deadline or a remote wake (on a virtual clock it jumps).
+//!    unparks the loop. A task is in each queue at most once however often, and from however
+//!    many threads, it is woken.
+//! 4. **Idle.** With nothing ready the loop runs queued callbacks, fires due timers, drains
+//!    the remote queue, gives back what a burst left behind, and parks until the next timer
+//!    deadline, a remote wake or (with an I/O [`Driver`]) an I/O event; on a virtual clock
+//!    it jumps to the deadline instead.
 //! 5. **Done.** A finished, panicked or cancelled task leaves the table; whoever awaits its
-//!    handle is woken and its done callbacks run, in order, from the loop.
+//!    handle is woken and its done callbacks run, in order, from the loop. A panic in any
+//!    user code the loop runs or drops on its own behalf is contained and reported.
 //!
 //! ```
 //! use std::time::Duration;
