@@ -32,9 +32,9 @@ use crate::reactor::{Direction, Reactor, Source};
 /// ```
 /// use std::io::{Read, Write};
 /// use std::os::unix::net::UnixStream;
-/// use looplet_io::Async;
+/// use looplet::io::Async;
 ///
-/// looplet_executor::run(async {
+/// looplet::run(async {
 ///     let (a, b) = UnixStream::pair()?;
 ///     let (a, b) = (Async::new(a)?, Async::new(b)?);
 ///     b.write_with(|mut b| b.write(b"ping")).await?;

@@ -18,12 +18,12 @@
 //!
 //! ```
 //! use futures_util::{AsyncReadExt, AsyncWriteExt};
-//! use looplet_io::net::{TcpListener, TcpStream};
+//! use looplet::net::{TcpListener, TcpStream};
 //!
-//! looplet_executor::run(async {
+//! looplet::run(async {
 //!     let listener = TcpListener::bind("127.0.0.1:0").await?;
 //!     let addr = listener.local_addr()?;
-//!     let server = looplet_executor::create_task(async move {
+//!     let server = looplet::create_task(async move {
 //!         let (mut stream, _) = listener.accept().await?;
 //!         stream.write_all(b"hello from the server").await?;
 //!         std::io::Result::Ok(())
@@ -33,7 +33,7 @@
 //!     client.read_to_string(&mut reply).await?; // until the server's stream is dropped
 //!     assert_eq!(reply, "hello from the server");
 //!     server.await.unwrap()?;
-//!     assert!(looplet_executor::stats().io_events > 0); // the loop waited on the poller
+//!     assert!(looplet::stats().io_events > 0); // the loop waited on the poller
 //!     std::io::Result::Ok(())
 //! })
 //! .unwrap();
@@ -41,7 +41,7 @@
 //!
 //! # Timeouts and cancellation
 //!
-//! Every I/O future is an ordinary future: `looplet_timer::timeout` around it, or
+//! Every I/O future is an ordinary future: `looplet::timeout` around it, or
 //! cancelling its task, drops it, and dropping it removes its interest from the reactor.
 //!
 //! # Sockets and the virtual clock

@@ -34,9 +34,9 @@ use crate::Async;
 /// # Examples
 ///
 /// ```
-/// looplet_executor::run(async {
-///     let ctrl_c = looplet_executor::create_task(looplet_io::signal::ctrl_c());
-///     looplet_executor::yield_now().await; // waiting now
+/// looplet::run(async {
+///     let ctrl_c = looplet::create_task(looplet::signal::ctrl_c());
+///     looplet::yield_now().await; // waiting now
 ///     signal_hook::low_level::raise(signal_hook::consts::SIGINT).unwrap(); // as if Ctrl-C
 ///     ctrl_c.await.unwrap().unwrap();
 /// });
@@ -65,10 +65,10 @@ pub async fn ctrl_c() -> io::Result<()> {
 /// # Examples
 ///
 /// ```
-/// use looplet_io::signal::cancel_on_ctrl_c;
+/// use looplet::signal::cancel_on_ctrl_c;
 ///
-/// looplet_executor::run(async {
-///     looplet_executor::create_task(async {
+/// looplet::run(async {
+///     looplet::create_task(async {
 ///         signal_hook::low_level::raise(signal_hook::consts::SIGINT).unwrap();
 ///     });
 ///     let forever = std::future::pending::<()>();

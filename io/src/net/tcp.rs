@@ -19,12 +19,12 @@ use crate::Async;
 ///
 /// ```
 /// use futures_util::{AsyncReadExt, AsyncWriteExt};
-/// use looplet_io::net::{TcpListener, TcpStream};
+/// use looplet::net::{TcpListener, TcpStream};
 ///
-/// looplet_executor::run(async {
+/// looplet::run(async {
 ///     let listener = TcpListener::bind("127.0.0.1:0").await?;
 ///     let addr = listener.local_addr()?;
-///     let server = looplet_executor::create_task(async move {
+///     let server = looplet::create_task(async move {
 ///         let (mut stream, _peer) = listener.accept().await?;
 ///         let mut buf = [0; 5];
 ///         stream.read_exact(&mut buf).await?;

@@ -12,9 +12,9 @@ use crate::Async;
 /// # Examples
 ///
 /// ```
-/// use looplet_io::net::UdpSocket;
+/// use looplet::net::UdpSocket;
 ///
-/// looplet_executor::run(async {
+/// looplet::run(async {
 ///     let a = UdpSocket::bind("127.0.0.1:0").await?;
 ///     let b = UdpSocket::bind("127.0.0.1:0").await?;
 ///     a.send_to(b"ping", b.local_addr()?).await?;

@@ -20,11 +20,11 @@ use crate::Async;
 ///
 /// ```
 /// use futures_util::{AsyncReadExt, AsyncWriteExt};
-/// use looplet_io::net::{UnixListener, UnixStream};
+/// use looplet::net::{UnixListener, UnixStream};
 ///
 /// let path = std::env::temp_dir().join(format!("looplet-doc-{}.sock", std::process::id()));
 /// let _ = std::fs::remove_file(&path);
-/// looplet_executor::run(async {
+/// looplet::run(async {
 ///     let listener = UnixListener::bind(&path)?;
 ///     let mut client = UnixStream::connect(&path).await?;
 ///     let (mut server, _) = listener.accept().await?;
@@ -141,9 +141,9 @@ impl_stream_io!(UnixStream);
 /// # Examples
 ///
 /// ```
-/// use looplet_io::net::UnixDatagram;
+/// use looplet::net::UnixDatagram;
 ///
-/// looplet_executor::run(async {
+/// looplet::run(async {
 ///     let (a, b) = UnixDatagram::pair()?;
 ///     a.send(b"one datagram").await?;
 ///     let mut buf = [0; 32];
