@@ -88,6 +88,9 @@ impl TaskGroup {
     /// `body` is called when the scope is first polled, on the loop, so the scope can be
     /// made outside one (`run(TaskGroup::scope(..))`).
     ///
+    /// For a group in which a failure cancels nobody, see
+    /// [`supervise`](TaskGroup::supervise).
+    ///
     /// # Panics
     ///
     /// A panic in a child or in the body cancels everything else like an error does; once

@@ -18,6 +18,11 @@
 //!    nothing is lost and everything can be cancelled or awaited together; its
 //!    [`join_next`](TaskSet::join_next) hands their outcomes back as they finish.
 //!
+//! Beyond asyncio: [`TaskGroup::supervise`] opens a group in which a failure cancels nobody
+//! and every error comes back at the end (a supervisor), and [`TaskGroup::start`] (Trio's
+//! `nursery.start`) waits until a new child reports that it is ready, with a value such as
+//! the address it bound.
+//!
 //! ```
 //! use looplet::{run, yield_now, TaskGroup};
 //!

@@ -185,16 +185,18 @@ fn a_child_suspending_without_its_started_is_reported_at_once_and_cancelled() {
 fn a_started_handle_dropped_in_another_task_ends_the_wait() {
     let (outcome, took) = run_timed(TaskGroup::scope(|tg| async move {
         let other = tg.clone();
-        let error = tg
-            .start(move |started: Started<u16>| async move {
-                // Hand the handle to a task that drops it a second later.
-                other.create_task(async move {
-                    sleep(SECOND).await;
-                    drop(started);
-                });
-                pending::<Result<(), BoxError>>().await
-            })
+        let wait = tg.start(move |started: Started<u16>| async move {
+            // Hand the handle to a task that drops it a second later.
+            other.create_task(async move {
+                sleep(SECOND).await;
+                drop(started);
+            });
+            pending::<Result<(), BoxError>>().await
+        });
+        // The hour bounds a regression: the wait would otherwise never end.
+        let error = timeout(HOUR, wait)
             .await
+            .expect("the wait ended")
             .unwrap_err();
         assert!(error.is_not_started());
         Ok(())
@@ -241,6 +243,9 @@ fn a_child_cancelled_before_it_started_gives_a_cancelled_error() {
 
 #[test]
 fn a_panic_before_starting_is_reported_to_the_caller_and_resumed_by_the_scope() {
+    // Read outside: a failed assertion in the body would lose to the child's panic.
+    let reported = Rc::new(Cell::new(false));
+    let seen = reported.clone();
     let (outcome, took) = run_timed(TaskGroup::supervise(|tg| async move {
         let error = tg
             .start(|started: Started<()>| async move {
@@ -252,11 +257,12 @@ fn a_panic_before_starting_is_reported_to_the_caller_and_resumed_by_the_scope() 
             })
             .await
             .unwrap_err();
-        assert!(error.is_panicked());
+        seen.set(error.is_panicked());
         Ok(())
     }));
     let payload = outcome.unwrap_err();
     assert_eq!(payload.downcast_ref::<&str>(), Some(&"bug while binding"));
+    assert!(reported.get(), "the caller was told the child panicked");
     assert_eq!(took, SECOND);
 }
 
