@@ -373,6 +373,16 @@ impl TaskGroup {
 
     /// Whether this group was made by [`TaskGroup::supervise`], so that no failure cancels
     /// the rest.
+    ///
+    /// ```
+    /// use looplet::{run, TaskGroup};
+    ///
+    /// run(TaskGroup::supervise(|tg| async move {
+    ///     assert!(tg.is_supervisor());
+    ///     Ok(())
+    /// }))
+    /// .unwrap();
+    /// ```
     pub fn is_supervisor(&self) -> bool {
         self.shared.is_supervisor()
     }

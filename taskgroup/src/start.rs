@@ -208,6 +208,30 @@ impl<V> fmt::Debug for Started<V> {
 /// The future returned by [`TaskGroup::start`]: the value the child
 /// [started](Started::started) with, or why it never did. Dropping it before then cancels
 /// the child.
+///
+/// # Examples
+///
+/// Giving up on a child that takes too long to start cancels it:
+///
+/// ```
+/// use std::time::Duration;
+/// use looplet::{sleep, timeout, yield_now, Runner, Started, TaskGroup};
+///
+/// let mut runner = Runner::builder().virtual_clock(true).build();
+/// runner
+///     .run(TaskGroup::scope(|tg| async move {
+///         let slow = tg.start(|started: Started<()>| async move {
+///             sleep(Duration::from_secs(3600)).await; // a very slow warm-up
+///             started.started(());
+///             Ok::<_, looplet::BoxError>(())
+///         });
+///         assert!(timeout(Duration::from_secs(1), slow).await.is_err());
+///         yield_now().await; // the loop drops the cancelled child at its next turn
+///         assert_eq!(tg.len(), 0, "the child was cancelled with the wait");
+///         Ok(())
+///     }))
+///     .unwrap();
+/// ```
 #[must_use = "a start does nothing for the caller unless awaited; .await it"]
 pub struct Start<V> {
     slot: Rc<StartSlot<V>>,
