@@ -40,10 +40,12 @@
 //!   read its [`result`](Task::result); a [`TaskError`] says why there is no value.
 //!   [`yield_now`], [`current_task_id`], [`current_task_name`].
 //! * **Groups and sets** — [`TaskGroup`] (asyncio's structured concurrency: the first
-//!   failure cancels the rest, no child outlives its group) and [`TaskSet`] (background
-//!   tasks, outcomes as they finish).
+//!   failure cancels the rest, no child outlives its group; [`TaskGroup::supervise`] for a
+//!   supervisor whose children fail alone; [`TaskGroup::start`], Trio's `nursery.start`) and
+//!   [`TaskSet`] (background tasks, outcomes as they finish).
 //! * **Time** — [`sleep`], [`sleep_until`], [`timeout`], [`interval`], [`now`],
-//!   [`system_time`], on the loop's [`Clock`] (real, or virtual: sleeps take no real time).
+//!   [`system_time`], on the loop's [`Clock`] (real, or virtual: sleeps take no real time;
+//!   [`advance`] and [`set_auto_advance`] drive it by hand in a test).
 //! * **I/O** — [`net`] (TCP, UDP, Unix sockets) and [`io::Async`] for any pollable file
 //!   descriptor, on the loop's own reactor; [`signal::ctrl_c`].
 //! * **Other threads** — a [`Handle`] submits `Send` futures from any thread (asyncio's
