@@ -3,6 +3,10 @@
 //! which reaches the future through the cell's [`TaskVTable`], and [`CellRef`], a
 //! handle's, which sees the cell as `dyn JoinCell<T>`.
 //!
+//! This file holds the cell, its header and the loop's side of a task (poll, finish,
+//! complete, empty); `refs` holds the two reference types and their counting, `join` what
+//! a handle asks of the cell (the outcome, done callbacks).
+//!
 //! # Two counts
 //!
 //! * `Header::local_refs` counts the loop-side references (`TaskRef`s in the loop's task
@@ -58,11 +62,9 @@ use std::cell::{Cell, OnceCell, UnsafeCell};
 use std::future::Future;
 use std::marker::PhantomData;
 use std::mem::ManuallyDrop;
-use std::ops::Deref;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::ptr::NonNull;
-use std::rc::Rc;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
@@ -71,7 +73,14 @@ use super::extras::{DoneCallback, DoneCallbackId, Extras};
 use super::{Completion, Task, TaskError, TaskId, TaskState};
 use crate::context;
 use crate::event_loop::Core;
-use crate::waker::{self, WakerTarget};
+use crate::waker::WakerTarget;
+
+mod join;
+mod refs;
+
+use join::run_callback;
+use refs::add_local_ref;
+pub(crate) use refs::{CellRef, TaskRef};
 
 /// What the loop does to a task, whatever its future's type: one static table per future
 /// type, pointed to from the cell's waker target, so the loop's references and the ready
@@ -107,204 +116,6 @@ pub(crate) trait JoinCell<T> {
     ) -> DoneCallbackId;
     /// Removes a callback that has not run yet; returns whether it had not.
     fn remove_done_callback(&self, id: DoneCallbackId) -> bool;
-}
-
-/// The loop's reference to a task: a thin pointer, counted in `Header::local_refs`.
-pub(crate) struct TaskRef {
-    base: NonNull<WakerTarget>,
-    /// `!Send` and `!Sync`: the count it keeps is a plain `Cell`.
-    _loop_thread_only: PhantomData<Rc<()>>,
-}
-
-/// A handle's reference to a task, typed by what the handle needs (`dyn JoinCell<T>`),
-/// counted in `Header::local_refs` like a [`TaskRef`].
-pub(crate) struct CellRef<C: ?Sized> {
-    cell: NonNull<C>,
-    /// `!Send` and `!Sync`: the count it keeps is a plain `Cell`.
-    _loop_thread_only: PhantomData<Rc<()>>,
-}
-
-/// The cell's prefix, for any reference that holds a loop-side count.
-///
-/// # Safety
-///
-/// The caller holds a loop-side reference to the cell at `base` for `'a`.
-unsafe fn prefix<'a>(base: NonNull<WakerTarget>) -> &'a CellPrefix {
-    // SAFETY: every cell starts with its `CellPrefix` (`#[repr(C)]`), and the caller's
-    // reference keeps the cell allocated (module docs, "Safety").
-    unsafe { base.cast::<CellPrefix>().as_ref() }
-}
-
-impl TaskRef {
-    fn prefix(&self) -> &CellPrefix {
-        // SAFETY: `self` is a loop-side reference, held while the result is borrowed.
-        unsafe { prefix(self.base) }
-    }
-
-    pub(crate) fn header(&self) -> &Header {
-        &self.prefix().header
-    }
-
-    pub(crate) fn waker_target(&self) -> &WakerTarget {
-        &self.prefix().target
-    }
-
-    /// Lends `f` the task's waker for one poll (see [`crate::waker`]).
-    pub(crate) fn with_waker<R>(&self, f: impl FnOnce(&Waker) -> R) -> R {
-        // SAFETY: `base` points at the start of this live cell with its provenance, and
-        // `self` is a loop-side reference held for the whole call.
-        unsafe { waker::with_borrowed_waker(self.base, f) }
-    }
-
-    /// See [`TaskVTable::poll`].
-    pub(crate) fn poll_future(&self, cx: &mut Context<'_>) -> PollOutcome {
-        // SAFETY: the table is the one for this cell's future type; `self` keeps it alive.
-        unsafe { (self.waker_target().vtable().poll)(self.base, cx) }
-    }
-
-    /// See [`TaskVTable::drop_future_cancelled`].
-    pub(crate) fn drop_future_cancelled(&self) {
-        // SAFETY: as in `poll_future`.
-        unsafe { (self.waker_target().vtable().drop_future_cancelled)(self.base) }
-    }
-
-    /// See [`TaskVTable::complete`].
-    pub(crate) fn complete(&self, completion: Completion) {
-        // SAFETY: as in `poll_future`.
-        unsafe { (self.waker_target().vtable().complete)(self.base, completion) }
-    }
-
-    /// See [`TaskVTable::name`].
-    pub(crate) fn name(&self) -> String {
-        // SAFETY: as in `poll_future`.
-        unsafe { (self.waker_target().vtable().name)(self.base) }
-    }
-
-    /// Gives up this reference as a bare pointer that still holds its count (the ready
-    /// queue keeps these); [`TaskRef::from_raw`] takes it back.
-    pub(crate) fn into_raw(self) -> NonNull<WakerTarget> {
-        let base = self.base;
-        std::mem::forget(self);
-        base
-    }
-
-    /// Takes back a reference given up by [`TaskRef::into_raw`].
-    ///
-    /// # Safety
-    ///
-    /// `base` must come from `into_raw`, and be taken back once.
-    pub(crate) unsafe fn from_raw(base: NonNull<WakerTarget>) -> TaskRef {
-        TaskRef {
-            base,
-            _loop_thread_only: PhantomData,
-        }
-    }
-
-    /// A new loop-side reference to the cell at `base`, made from one of its wakers; `None`
-    /// once the cell has no loop-side reference left (its body is gone for good, and the
-    /// loop side's unit of `refs` with it: it must not come back).
-    ///
-    /// # Safety
-    ///
-    /// As for [`header_of`]: on the loop's thread, holding a unit of the cell's `refs`.
-    pub(crate) unsafe fn from_waker(base: NonNull<WakerTarget>) -> Option<TaskRef> {
-        // SAFETY: the caller's guarantees.
-        let header = unsafe { header_of(base) };
-        if header.local_refs.get() == 0 {
-            return None;
-        }
-        add_local_ref(header);
-        Some(TaskRef {
-            base,
-            _loop_thread_only: PhantomData,
-        })
-    }
-}
-
-impl Clone for TaskRef {
-    fn clone(&self) -> Self {
-        add_local_ref(self.header());
-        TaskRef {
-            base: self.base,
-            _loop_thread_only: PhantomData,
-        }
-    }
-}
-
-impl Drop for TaskRef {
-    fn drop(&mut self) {
-        // SAFETY: this is a loop-side reference, given up here.
-        unsafe { drop_local_ref(self.base) };
-    }
-}
-
-impl<C: ?Sized> CellRef<C> {
-    /// The cell's address with the whole cell's provenance: wakers and new references are
-    /// made from this.
-    pub(crate) fn base(&self) -> NonNull<WakerTarget> {
-        self.cell.cast()
-    }
-
-    pub(crate) fn header(&self) -> &Header {
-        // SAFETY: `self` is a loop-side reference, held while the result is borrowed.
-        unsafe { &prefix(self.base()).header }
-    }
-
-    pub(crate) fn waker_target(&self) -> &WakerTarget {
-        // SAFETY: as in `header`.
-        unsafe { &prefix(self.base()).target }
-    }
-}
-
-impl<C: ?Sized> Deref for CellRef<C> {
-    type Target = C;
-
-    fn deref(&self) -> &C {
-        // SAFETY: this reference's unit keeps the cell allocated (module docs, "Safety").
-        unsafe { self.cell.as_ref() }
-    }
-}
-
-impl<C: ?Sized> Drop for CellRef<C> {
-    fn drop(&mut self) {
-        // SAFETY: this is a loop-side reference, given up here.
-        unsafe { drop_local_ref(self.base()) };
-    }
-}
-
-fn add_local_ref(header: &Header) {
-    let count = header.local_refs.get();
-    // Wrapping would free a cell still referenced; four billion handles is a leak anyway.
-    header.local_refs.set(
-        count
-            .checked_add(1)
-            .expect("too many references to one task"),
-    );
-}
-
-/// Gives up one loop-side reference to the cell at `base`. The last one empties the body
-/// here, on the loop's thread, then gives up the loop side's unit of `refs`. The body's
-/// `Drop`s are user code; their panics are contained (see [`super::contain`]).
-///
-/// # Safety
-///
-/// The caller holds a loop-side reference to the cell and gives it up: it must not use the
-/// cell afterwards.
-unsafe fn drop_local_ref(base: NonNull<WakerTarget>) {
-    // SAFETY: the caller's reference keeps the cell allocated until the release below.
-    let prefix = unsafe { prefix(base) };
-    let left = prefix.header.local_refs.get() - 1;
-    prefix.header.local_refs.set(left);
-    if left > 0 {
-        return;
-    }
-    let empty_body = prefix.target.vtable().empty_body;
-    // SAFETY: the table is the one for this cell's future type, and the cell is alive. It
-    // contains the panics of the `Drop`s it runs, so the release below always happens.
-    unsafe { empty_body(base) };
-    // SAFETY: the loop side's unit is held while any loop-side reference exists and this was
-    // the last; nothing below touches the cell.
-    unsafe { waker::release(base) };
 }
 
 #[must_use]
@@ -685,94 +496,6 @@ impl<F: Future + 'static> TaskCell<F> {
     }
 }
 
-impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
-    fn name(&self) -> Cow<'_, str> {
-        TaskCell::name(self)
-    }
-
-    fn poll_join(&self, cx: &mut Context<'_>) -> Poll<Result<F::Output, TaskError>> {
-        if self.prefix.header.is_done() {
-            return Poll::Ready(self.take_outcome());
-        }
-        // A wait that could never end is an error at once, not a hang: the task's loop must
-        // be the one running, and the waiter must not be the task itself.
-        let target = &self.prefix.target;
-        let waiter = context::with_current(|core| {
-            core.is_same_loop(target.remote())
-                .then(|| core.current_task())
-        });
-        match waiter.flatten() {
-            None => return Poll::Ready(Err(TaskError::loop_not_running(self.name().into_owned()))),
-            Some(Some(current)) if current == target.id() => {
-                return Poll::Ready(Err(TaskError::awaited_itself(self.name().into_owned())))
-            }
-            Some(_) => {}
-        }
-        let waker = match self.prefix.header.join_waker.take() {
-            Some(waker) if waker.will_wake(cx.waker()) => waker,
-            _ => cx.waker().clone(),
-        };
-        self.prefix.header.join_waker.set(Some(waker));
-        Poll::Pending
-    }
-
-    fn take_outcome(&self) -> Result<F::Output, TaskError> {
-        let header = &self.prefix.header;
-        if !header.is_done() {
-            return Err(TaskError::not_done(self.name().into_owned()));
-        }
-        if header.outcome.replace(Outcome::Taken) == Outcome::Taken {
-            return Err(TaskError::taken(self.name().into_owned()));
-        }
-        // SAFETY: the task is done and the outcome was not taken, so the body holds it; the
-        // loop no longer touches a done task's body, and `Taken` (recorded above) makes this
-        // the one move out (module docs, "Safety").
-        unsafe { ManuallyDrop::take(&mut (*self.body.get()).outcome) }
-    }
-
-    fn add_done_callback(
-        &self,
-        base: NonNull<WakerTarget>,
-        callback: DoneCallback<F::Output>,
-    ) -> DoneCallbackId {
-        if !self.prefix.header.is_done() {
-            let extras = self.extras.get_or_init(|| Extras::new(None));
-            return extras.push_callback(callback);
-        }
-        // Already done: never run inline. The loop runs it soon; with the loop gone there is
-        // nobody left to run it later, so run it now rather than lose it.
-        self.prefix.header.mark_observed();
-        let handle = self.handle(base);
-        match context::loop_owning(self.prefix.target.remote()) {
-            Some(core) if !core.is_closed() => {
-                core.call_soon(Box::new(move || run_callback(&handle, callback)))
-            }
-            _ => run_callback(&handle, callback),
-        }
-        DoneCallbackId::QUEUED
-    }
-
-    fn remove_done_callback(&self, id: DoneCallbackId) -> bool {
-        let removed = self
-            .extras
-            .get()
-            .and_then(|extras| extras.remove_callback(id));
-        let found = removed.is_some();
-        contain(
-            || format!("dropping a removed done callback of {}", self.name()),
-            || drop(removed),
-        );
-        found
-    }
-}
-
-fn run_callback<T>(handle: &Task<T>, callback: DoneCallback<T>) {
-    contain(
-        || format!("a done callback of {}", handle.name()),
-        || callback(handle),
-    );
-}
-
 /// Drops a task's error, whose panic payload (if any) is user data that may panic again.
 fn drop_error(error: TaskError) {
     if let Ok(payload) = error.try_into_panic() {
@@ -783,6 +506,7 @@ fn drop_error(error: TaskError) {
 #[cfg(all(test, target_pointer_width = "64"))]
 mod tests {
     use super::*;
+    use std::rc::Rc;
 
     /// Every task pays for the prefix, and the memory bench counts it: growing it should be
     /// a decision, not an accident.
