@@ -21,7 +21,8 @@
 //!   its header and push the id onto the loop's ready queue directly (a `RefCell` and a
 //!   `VecDeque`; no table lookup, no atomic read-modify-write);
 //! * **remote** — any other thread, or the loop is not running right now: push the id onto
-//!   the loop's lock-free queue and unpark the loop (see [`crate::remote`]).
+//!   the loop's lock-free queue, unless the task's remote-queued bit says it is there
+//!   already, and unpark the loop (see [`crate::remote`]).
 //!
 //! A waker that outlives its task does nothing: on the local path the header says the task
 //! is done, and on the remote path the loop finds a different (or no) task under its id. One
