@@ -29,16 +29,15 @@
 //! Run: `cargo bench --bench io` (add `-- tcp_echo_latency` to pick one group).
 
 use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion, SamplingMode, Throughput};
 use futures::future::join_all;
 use futures::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use futures::task::LocalSpawnExt;
+// tokio's streams behind `futures-io`'s traits, as the other runtimes' streams are.
+use tokio_util::compat::{Compat, TokioAsyncReadCompatExt};
 
 const MESSAGE: usize = 64;
 const LATENCY_ROUND_TRIPS: usize = 1_000;
@@ -111,7 +110,7 @@ struct Tokio {
 
 impl IoRuntime for Tokio {
     const NAME: &'static str = "tokio";
-    type Stream = TokioStream;
+    type Stream = Compat<tokio::net::TcpStream>;
     type Listener = tokio::net::TcpListener;
 
     fn new() -> Self {
@@ -138,46 +137,12 @@ impl IoRuntime for Tokio {
     async fn accept(listener: &Self::Listener) -> Self::Stream {
         let (stream, _) = listener.accept().await.unwrap();
         stream.set_nodelay(true).unwrap();
-        TokioStream(stream)
+        stream.compat()
     }
     async fn connect(addr: SocketAddr) -> Self::Stream {
         let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
         stream.set_nodelay(true).unwrap();
-        TokioStream(stream)
-    }
-}
-
-/// tokio's stream behind `futures-io`'s traits (safe: reads go into initialized bytes).
-struct TokioStream(tokio::net::TcpStream);
-
-impl AsyncRead for TokioStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut [u8],
-    ) -> Poll<io::Result<usize>> {
-        let mut read = tokio::io::ReadBuf::new(buf);
-        match tokio::io::AsyncRead::poll_read(Pin::new(&mut self.0), cx, &mut read) {
-            Poll::Ready(Ok(())) => Poll::Ready(Ok(read.filled().len())),
-            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
-            Poll::Pending => Poll::Pending,
-        }
-    }
-}
-
-impl AsyncWrite for TokioStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        tokio::io::AsyncWrite::poll_write(Pin::new(&mut self.0), cx, buf)
-    }
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        tokio::io::AsyncWrite::poll_flush(Pin::new(&mut self.0), cx)
-    }
-    fn poll_close(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        tokio::io::AsyncWrite::poll_shutdown(Pin::new(&mut self.0), cx)
+        stream.compat()
     }
 }
 
