@@ -23,8 +23,18 @@ impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
         if self.prefix.header.is_done() {
             return Poll::Ready(self.take_outcome());
         }
-        // A wait that could never end is an error at once, not a hang: the task's loop must
-        // be the one running, and the waiter must not be the task itself.
+        // The waiter already registered: nothing has changed since its first poll.
+        let header = &self.prefix.header;
+        let registered = header.join_waker.take();
+        let same_waiter = registered
+            .as_ref()
+            .is_some_and(|waker| waker.will_wake(cx.waker()));
+        header.join_waker.set(registered);
+        if same_waiter {
+            return Poll::Pending;
+        }
+        // A new waiter. A wait that could never end is an error at once, not a hang: the
+        // task's loop must be the one running, and the waiter must not be the task itself.
         let target = &self.prefix.target;
         let waiter = context::with_current(|core| {
             core.is_same_loop(target.remote())
@@ -37,11 +47,7 @@ impl<F: Future + 'static> JoinCell<F::Output> for TaskCell<F> {
             }
             Some(_) => {}
         }
-        let waker = match self.prefix.header.join_waker.take() {
-            Some(waker) if waker.will_wake(cx.waker()) => waker,
-            _ => cx.waker().clone(),
-        };
-        self.prefix.header.join_waker.set(Some(waker));
+        header.join_waker.set(Some(cx.waker().clone()));
         Poll::Pending
     }
 
