@@ -86,6 +86,26 @@ pub trait Driver: 'static {
 }
 
 /// Ends a [`Driver::park`] from any thread.
+///
+/// # Examples
+///
+/// The unparker of a driver that parks its thread ([`Driver`] shows the whole driver):
+///
+/// ```
+/// use looplet_executor::Unpark;
+///
+/// struct ThreadUnparker(std::thread::Thread);
+///
+/// impl Unpark for ThreadUnparker {
+///     fn unpark(&self) {
+///         self.0.unpark();
+///     }
+/// }
+///
+/// let unparker = ThreadUnparker(std::thread::current());
+/// std::thread::spawn(move || unparker.unpark()).join().unwrap();
+/// std::thread::park(); // returns at once: the unpark left its token
+/// ```
 pub trait Unpark: Send + Sync + 'static {
     /// Makes the driver's current `park` return, or its next one return at once.
     fn unpark(&self);
@@ -104,6 +124,35 @@ pub(crate) struct Installed {
 ///
 /// Panics when no looplet loop is running on this thread, and when the loop's driver is of
 /// another type (two reactors cannot share one loop).
+///
+/// # Examples
+///
+/// ```
+/// use std::{rc::Rc, sync::Arc, time::Duration};
+/// use looplet_executor::{install_driver, Driver, Unpark};
+///
+/// /// A driver with no events, which never blocks (enough for this example).
+/// struct Idle;
+///
+/// impl Unpark for Idle {
+///     fn unpark(&self) {}
+/// }
+///
+/// impl Driver for Idle {
+///     fn park(&self, _timeout: Option<Duration>) -> usize {
+///         0
+///     }
+///     fn unparker(&self) -> Arc<dyn Unpark> {
+///         Arc::new(Idle)
+///     }
+/// }
+///
+/// looplet::run(async {
+///     let first = install_driver(|| Idle);
+///     let again = install_driver(|| unreachable!("the loop has its driver"));
+///     assert!(Rc::ptr_eq(&first, &again));
+/// });
+/// ```
 #[track_caller]
 pub fn install_driver<D: Driver>(make: impl FnOnce() -> D) -> Rc<D> {
     let core = context::expect_current("looplet I/O");
